@@ -1,0 +1,101 @@
+"""Renderers: SymPy expressions as plain text (as people type it), LaTeX and MathML.
+
+The plain-text form uses ``^`` for powers and reads back through :func:`calcml.parse`
+to the same expression, so a learner can copy an answer and type it in again.
+
+>>> import sympy
+>>> x = sympy.Symbol("x")
+>>> to_text(x**2 * sympy.sin(x) / 2)
+'x^2*sin(x)/2'
+>>> to_latex(sympy.sqrt(x))
+'\\\\sqrt{x}'
+"""
+
+from __future__ import annotations
+
+import sympy
+from sympy.printing.mathml import MathMLPresentationPrinter
+from sympy.printing.precedence import PRECEDENCE, precedence
+from sympy.printing.str import StrPrinter
+
+
+class _TextPrinter(StrPrinter):
+    """SymPy's str printer, speaking the calcml language: ^, |x|, e, log."""
+
+    def _print_Pow(self, expr: sympy.Pow, rational: bool = False) -> str:
+        base, exponent = expr.as_base_exp()
+        if exponent == sympy.S.Half:
+            return f"sqrt({self._print(base)})"
+        if exponent.is_Number and exponent.is_negative:
+            # 1/x^2 rather than x^(-2), as people write it
+            positive = sympy.Pow(base, -exponent, evaluate=False)
+            return f"1/{self.parenthesize(positive, PRECEDENCE['Mul'], strict=True)}"
+        base_text = self.parenthesize(base, PRECEDENCE["Pow"], strict=True)
+        if exponent.is_Integer and exponent.is_positive or exponent.is_Symbol:
+            exp_text = self._print(exponent)
+        else:
+            exp_text = f"({self._print(exponent)})"
+        if base.is_Number and base.is_negative or base.is_Float:
+            base_text = f"({self._print(base)})"
+        return f"{base_text}^{exp_text}"
+
+    def _print_Abs(self, expr: sympy.Abs) -> str:
+        return f"|{self._print(expr.args[0])}|"
+
+    def _print_Exp1(self, expr: object) -> str:
+        return "e"
+
+    def _print_exp(self, expr: sympy.exp) -> str:
+        return f"exp({self._print(expr.args[0])})"
+
+    def _print_ImaginaryUnit(self, expr: object) -> str:  # pragma: no cover - not in language
+        return "I"
+
+    def _print_Float(self, expr: sympy.Float) -> str:
+        text = sympy.Float(expr, 15).__str__()
+        if "." in text and "e" not in text:
+            text = text.rstrip("0")
+            text += "0" if text.endswith(".") else ""
+        return text
+
+
+_TEXT = _TextPrinter({"order": None})
+
+
+def to_text(expr: sympy.Basic) -> str:
+    """Plain text of an expression, in the calcml language (``^`` for powers).
+
+    >>> import calcml as cm
+    >>> to_text(cm.parse("x^2 + 2x + 1"))
+    'x^2 + 2*x + 1'
+    """
+    return _TEXT.doprint(expr)
+
+
+def to_latex(expr: sympy.Basic) -> str:
+    """LaTeX of an expression (SymPy's printer; natural logs as ``\\log``).
+
+    >>> import calcml as cm
+    >>> to_latex(cm.parse("x^2"))
+    'x^{2}'
+    """
+    return sympy.latex(expr)
+
+
+class _MathML(MathMLPresentationPrinter):
+    pass
+
+
+def to_mathml(expr: sympy.Basic, display: bool = False) -> str:
+    """Presentation MathML of an expression, wrapped in a ``<math>`` element.
+
+    >>> import calcml as cm
+    >>> to_mathml(cm.parse("x^2"))
+    '<math xmlns="http://www.w3.org/1998/Math/MathML"><msup><mi>x</mi><mn>2</mn></msup></math>'
+    """
+    body = _MathML().doprint(expr)
+    mode = ' display="block"' if display else ""
+    return f'<math xmlns="http://www.w3.org/1998/Math/MathML"{mode}>{body}</math>'
+
+
+__all__ = ["precedence", "to_latex", "to_mathml", "to_text"]
