@@ -4,3 +4,14 @@ from .errors import CalcmlError, LimitError, ParseError
 from .expr import parse, to_latex, to_mathml, to_text
 
 __version__ = "0.1.0"
+from .symbolic import (
+    Derivation,
+    Step,
+    derivative,
+    equivalent,
+    gradient,
+    hessian,
+    jacobian,
+    partial,
+    total_derivative,
+)
