@@ -1,9 +1,19 @@
-"""calcml: multivariate calculus for machine learning, that explains itself."""
+"""calcml: multivariate calculus for machine learning, that explains itself.
+
+Text in, exact derivatives out, every answer with the rules that produced it.
+
+>>> import calcml as cm
+>>> d = cm.derivative("x^2 sin(x)")
+>>> d.result
+x*(x*cos(x) + 2*sin(x))
+>>> sorted(d.rules_used())
+['power', 'product', 'sin']
+"""
+
+from . import numeric, plots
 from .budget import get_time_budget, set_time_budget
 from .errors import CalcmlError, LimitError, ParseError
 from .expr import parse, to_latex, to_mathml, to_text
-
-__version__ = "0.1.0"
 from .symbolic import (
     Derivation,
     Step,
@@ -15,3 +25,28 @@ from .symbolic import (
     partial,
     total_derivative,
 )
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CalcmlError",
+    "Derivation",
+    "LimitError",
+    "ParseError",
+    "Step",
+    "derivative",
+    "equivalent",
+    "get_time_budget",
+    "gradient",
+    "hessian",
+    "jacobian",
+    "numeric",
+    "parse",
+    "partial",
+    "plots",
+    "set_time_budget",
+    "to_latex",
+    "to_mathml",
+    "to_text",
+    "total_derivative",
+]

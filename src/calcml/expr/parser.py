@@ -32,22 +32,47 @@ MAX_FACTORIAL = 1000
 
 # Each function of the language: SymPy constructor and the numbers of arguments it takes.
 FUNCTION_TABLE: dict[str, tuple[object, tuple[int, ...]]] = {
-    "sin": (sympy.sin, (1,)), "cos": (sympy.cos, (1,)), "tan": (sympy.tan, (1,)),
-    "sec": (sympy.sec, (1,)), "csc": (sympy.csc, (1,)), "cot": (sympy.cot, (1,)),
-    "asin": (sympy.asin, (1,)), "acos": (sympy.acos, (1,)), "atan": (sympy.atan, (1,)),
-    "arcsin": (sympy.asin, (1,)), "arccos": (sympy.acos, (1,)), "arctan": (sympy.atan, (1,)),
-    "sinh": (sympy.sinh, (1,)), "cosh": (sympy.cosh, (1,)), "tanh": (sympy.tanh, (1,)),
-    "exp": (sympy.exp, (1,)), "ln": (sympy.log, (1,)), "log": (sympy.log, (1, 2)),
-    "sqrt": (sympy.sqrt, (1,)), "abs": (sympy.Abs, (1,)), "factorial": (None, (1,)),
+    "sin": (sympy.sin, (1,)),
+    "cos": (sympy.cos, (1,)),
+    "tan": (sympy.tan, (1,)),
+    "sec": (sympy.sec, (1,)),
+    "csc": (sympy.csc, (1,)),
+    "cot": (sympy.cot, (1,)),
+    "asin": (sympy.asin, (1,)),
+    "acos": (sympy.acos, (1,)),
+    "atan": (sympy.atan, (1,)),
+    "arcsin": (sympy.asin, (1,)),
+    "arccos": (sympy.acos, (1,)),
+    "arctan": (sympy.atan, (1,)),
+    "sinh": (sympy.sinh, (1,)),
+    "cosh": (sympy.cosh, (1,)),
+    "tanh": (sympy.tanh, (1,)),
+    "exp": (sympy.exp, (1,)),
+    "ln": (sympy.log, (1,)),
+    "log": (sympy.log, (1, 2)),
+    "sqrt": (sympy.sqrt, (1,)),
+    "abs": (sympy.Abs, (1,)),
+    "factorial": (None, (1,)),
 }
 # sin^-1(x) is how many people write arcsin(x).
 _INVERSES = {"sin": sympy.asin, "cos": sympy.acos, "tan": sympy.atan}
 _CONSTANTS = {"e": sympy.E, "pi": sympy.pi}
 
 _TERMINAL_NAMES = {
-    "NUMBER": "a number", "NAME": "a name", "FUNC": "a function", "LPAR": "'('",
-    "RPAR": "')'", "LBAR": "'|'", "RBAR": "a closing '|'", "PLUS": "'+'", "MINUS": "'-'",
-    "STAR": "'*'", "SLASH": "'/'", "CARET": "'^'", "COMMA": "','", "BANG": "'!'",
+    "NUMBER": "a number",
+    "NAME": "a name",
+    "FUNC": "a function",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LBAR": "'|'",
+    "RBAR": "a closing '|'",
+    "PLUS": "'+'",
+    "MINUS": "'-'",
+    "STAR": "'*'",
+    "SLASH": "'/'",
+    "CARET": "'^'",
+    "COMMA": "','",
+    "BANG": "'!'",
     "$END": "the end of the text",
 }
 
@@ -90,7 +115,7 @@ class _Build:
         return c[1]
 
     def abs_bars(self, c: list) -> sympy.Expr:
-        return sympy.Abs(c[1])
+        return _abs(c[1])
 
     def args(self, c: list) -> list:
         return [c[0]] if len(c) == 1 else [*c[0], c[2]]
@@ -140,7 +165,9 @@ class _Build:
                 return _INVERSES[func.value](args[0])
             raise ParseError(
                 f"{func.value}^-1(...) is ambiguous; write 1/{func.value}(...) or the inverse "
-                "function by name", self.text, caret.start_pos,
+                "function by name",
+                self.text,
+                caret.start_pos,
             )
         return safe_power(self._apply(func, args), power, self.text, caret.start_pos)
 
@@ -151,13 +178,22 @@ class _Build:
             plural = "" if arities == (1,) else "s"
             raise ParseError(
                 f"{func.value} takes {takes} argument{plural}, not {len(args)}",
-                self.text, func.start_pos,
+                self.text,
+                func.start_pos,
             )
+        if func.value == "abs":
+            return _abs(args[0])
         if func.value == "factorial":
             return _factorial(args[0], self.text, func.start_pos)
         if func.value == "log" and len(args) == 2 and args[1] in (0, 1):
             raise ParseError("A logarithm's base cannot be 0 or 1", self.text, func.start_pos)
         return constructor(*args)  # type: ignore[operator]
+
+
+def _abs(arg: sympy.Expr) -> sympy.Expr:
+    """|arg| as typed. SymPy would turn |2^x| into 2^re(x), since its symbols may be
+    complex; calcml's variables are real, so the bars are kept (numbers still fold)."""
+    return sympy.Abs(arg, evaluate=not arg.free_symbols)
 
 
 def _digits_of_power(base: sympy.Rational, exponent: sympy.Rational) -> float:
@@ -166,20 +202,23 @@ def _digits_of_power(base: sympy.Rational, exponent: sympy.Rational) -> float:
     return abs(float(exponent)) * math.log10(size)
 
 
-def safe_power(base: sympy.Expr, exponent: sympy.Expr, text: str = "",
-               position: int | None = None) -> sympy.Expr:
+def safe_power(
+    base: sympy.Expr, exponent: sympy.Expr, text: str = "", position: int | None = None
+) -> sympy.Expr:
     """``base**exponent``, refusing powers that would explode (``LimitError``)."""
     if exponent.is_Rational and base.is_Rational:
         digits = _digits_of_power(base, exponent)
         if digits > MAX_DIGITS:
             raise LimitError(
                 f"{base}^{_short(exponent)} would have about {digits:,.0f} digits; "
-                f"the limit is {MAX_DIGITS:,}", position,
+                f"the limit is {MAX_DIGITS:,}",
+                position,
             )
     elif exponent.is_Number and not base.is_Number and abs(exponent) > MAX_EXPONENT:
         raise LimitError(
             f"the exponent {_short(exponent)} is beyond the limit of {MAX_EXPONENT} for a "
-            "power of an expression; expanding it would not finish", position,
+            "power of an expression; expanding it would not finish",
+            position,
         )
     if base == 0 and exponent.is_Number and exponent.is_negative:
         raise ParseError("0 to a negative power is a division by zero", text, position or 0)
@@ -286,7 +325,7 @@ def _describe(token: Token, text: str) -> str:
         return "the end of the text"
     if token.type == "IMPLICIT":
         # The parser met an implied multiplication where it cannot be; show what follows.
-        nxt = text[token.start_pos:].split()[0] if text[token.start_pos:].strip() else ""
+        nxt = text[token.start_pos :].split()[0] if text[token.start_pos :].strip() else ""
         return repr(nxt[:12])
     return repr(token.value)
 
@@ -304,14 +343,13 @@ def _syntax_error(err: UnexpectedInput, text: str) -> ParseError:
     if isinstance(err, UnexpectedToken):
         token = err.token
         position = len(text) if token.type == "$END" else token.start_pos
-        if token.type == "$END":
+        if "LPAR" in err.expected and err.expected <= {"LPAR", "CARET"}:
+            # Only "(" could follow: a function name without its brackets (sin x).
+            message = "A function name must be followed by its argument in brackets, as in sin(x)"
+        elif token.type == "$END":
             message = f"The expression ends too early: expected {_expected(err.expected)}"
-        elif token.type == "FUNC" and not err.expected & {"FUNC"}:
-            message = f"Unexpected {_describe(token, text)}: expected {_expected(err.expected)}"
         else:
             message = f"Unexpected {_describe(token, text)}: expected {_expected(err.expected)}"
-        if err.expected == {"LPAR"} or (err.expected <= {"LPAR", "CARET"} and "LPAR" in err.expected):
-            message = "A function name must be followed by its argument in brackets, as in sin(x)"
         return ParseError(message, text, position)
     if isinstance(err, UnexpectedCharacters):  # pragma: no cover - our lexer raises its own
         return ParseError("Unexpected character", text, err.pos_in_stream)

@@ -28,14 +28,14 @@ class _TextPrinter(StrPrinter):
             return f"sqrt({self._print(base)})"
         if exponent.is_Number and exponent.is_negative:
             # 1/x^2 rather than x^(-2), as people write it
-            positive = sympy.Pow(base, -exponent, evaluate=False)
+            positive = base if exponent == -1 else sympy.Pow(base, -exponent, evaluate=False)
             return f"1/{self.parenthesize(positive, PRECEDENCE['Mul'], strict=True)}"
         base_text = self.parenthesize(base, PRECEDENCE["Pow"], strict=True)
-        if exponent.is_Integer and exponent.is_positive or exponent.is_Symbol:
+        if (exponent.is_Integer and exponent.is_positive) or exponent.is_Symbol:
             exp_text = self._print(exponent)
         else:
             exp_text = f"({self._print(exponent)})"
-        if base.is_Number and base.is_negative or base.is_Float:
+        if (base.is_Number and base.is_negative) or base.is_Float:
             base_text = f"({self._print(base)})"
         return f"{base_text}^{exp_text}"
 

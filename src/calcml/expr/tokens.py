@@ -32,16 +32,62 @@ MAX_NESTING = 100
 # Names of the functions the language knows; anything else followed by "(" is a
 # product, as in x(y + 1).
 FUNCTIONS = frozenset(
-    "sin cos tan sec csc cot asin acos atan arcsin arccos arctan sinh cosh tanh "
-    "exp log ln sqrt abs factorial".split()
+    [
+        "sin",
+        "cos",
+        "tan",
+        "sec",
+        "csc",
+        "cot",
+        "asin",
+        "acos",
+        "atan",
+        "arcsin",
+        "arccos",
+        "arctan",
+        "sinh",
+        "cosh",
+        "tanh",
+        "exp",
+        "log",
+        "ln",
+        "sqrt",
+        "abs",
+        "factorial",
+    ]
 )
 
-_SUPERSCRIPTS = {"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4",
-                 "⁵": "5", "⁶": "6", "⁷": "7", "⁸": "8", "⁹": "9"}
+_SUPERSCRIPTS = {
+    "⁰": "0",
+    "¹": "1",
+    "²": "2",
+    "³": "3",
+    "⁴": "4",
+    "⁵": "5",
+    "⁶": "6",
+    "⁷": "7",
+    "⁸": "8",
+    "⁹": "9",
+}
 _SYMBOLS = {
-    "+": "PLUS", "-": "MINUS", "−": "MINUS", "*": "STAR", "·": "STAR", "×": "STAR",
-    "/": "SLASH", "÷": "SLASH", "^": "CARET", "**": "CARET", "!": "BANG", "(": "LPAR",
-    ")": "RPAR", "[": "LPAR", "]": "RPAR", ",": "COMMA", "|": "BAR", "√": "FUNC",
+    "+": "PLUS",
+    "-": "MINUS",
+    "−": "MINUS",
+    "*": "STAR",
+    "·": "STAR",
+    "×": "STAR",
+    "/": "SLASH",
+    "÷": "SLASH",
+    "^": "CARET",
+    "**": "CARET",
+    "!": "BANG",
+    "(": "LPAR",
+    ")": "RPAR",
+    "[": "LPAR",
+    "]": "RPAR",
+    ",": "COMMA",
+    "|": "BAR",
+    "√": "FUNC",
 }
 # One scanner for every token; the first alternative that matches wins. Names are a
 # Latin or Greek letter, then letters, digits and underscores (x, x1, x_1, θ2).
@@ -112,8 +158,10 @@ def tokenize(text: str) -> list[Token]:
     fpower, fpower_depth = "", 0
     for token in _raw_tokens(text):
         if token.type == "BAR":
-            closes = bool(opened) and opened[-1].type == "LBAR" and (
-                previous is not None and previous.type in _OPERAND_END
+            closes = (
+                bool(opened)
+                and opened[-1].type == "LBAR"
+                and (previous is not None and previous.type in _OPERAND_END)
             )
             token = Token("RBAR" if closes else "LBAR", "|", start_pos=token.start_pos)
         if fpower == "start" and token.type == "NUMBER":
@@ -128,11 +176,13 @@ def tokenize(text: str) -> list[Token]:
             fpower = "start"
         if fpower == "argument":
             fpower = ""
-        elif (previous is not None and previous.type in _OPERAND_END
-              and token.type in _OPERAND_START):
+        elif (
+            previous is not None and previous.type in _OPERAND_END and token.type in _OPERAND_START
+        ):
             if previous.type == "NUMBER" and token.type == "NUMBER":
                 raise ParseError(
-                    "Two numbers in a row; write * between them to multiply", text,
+                    "Two numbers in a row; write * between them to multiply",
+                    text,
                     token.start_pos,
                 )
             tokens.append(Token("IMPLICIT", "", start_pos=token.start_pos))
@@ -155,7 +205,10 @@ def tokenize(text: str) -> list[Token]:
         previous = token
     if opened:
         last = opened[-1]
-        what = "'(' is never closed: a ')' is missing" if last.type == "LPAR" else (
-            "'|' is never closed: a second '|' is missing")
+        what = (
+            "'(' is never closed: a ')' is missing"
+            if last.type == "LPAR"
+            else ("'|' is never closed: a second '|' is missing")
+        )
         raise ParseError(f"This {what}", text, last.start_pos)
     return tokens

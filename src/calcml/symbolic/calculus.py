@@ -54,8 +54,9 @@ def _derive(expr: sympy.Expr, x: sympy.Symbol, order: int) -> Derivation:
     return Derivation(expr, x, stages, tidy, order)
 
 
-def _evaluate_derivation(d: Derivation, at: PointLike | None,
-                         variables: Sequence[sympy.Symbol]) -> Derivation:
+def _evaluate_derivation(
+    d: Derivation, at: PointLike | None, variables: Sequence[sympy.Symbol]
+) -> Derivation:
     if at is None:
         return d
     values = point_values(at, variables)
@@ -73,8 +74,9 @@ def _point_variables(expr: sympy.Expr, x: sympy.Symbol, at: PointLike | None) ->
 
 
 @budgeted
-def derivative(f: ExprLike, var: str | sympy.Symbol | None = None, order: int = 1,
-               at: PointLike | None = None) -> Derivation:
+def derivative(
+    f: ExprLike, var: str | sympy.Symbol | None = None, order: int = 1, at: PointLike | None = None
+) -> Derivation:
     """The derivative of ``f`` with the rules that produce it.
 
     Parameters
@@ -112,8 +114,9 @@ def derivative(f: ExprLike, var: str | sympy.Symbol | None = None, order: int = 
 
 
 @budgeted
-def partial(f: ExprLike, var: str | sympy.Symbol, at: PointLike | None = None,
-            order: int = 1) -> Derivation:
+def partial(
+    f: ExprLike, var: str | sympy.Symbol, at: PointLike | None = None, order: int = 1
+) -> Derivation:
     """The partial derivative of ``f`` by ``var``, the other variables held constant.
 
     Examples
@@ -129,6 +132,7 @@ def partial(f: ExprLike, var: str | sympy.Symbol, at: PointLike | None = None,
     x = as_symbol(var, expr)
     d = _derive(expr, x, order)
     d.title = f"∂/∂{x}" if order == 1 else f"∂^{order}/∂{x}^{order}"
+    d.operator = "∂"
     return _evaluate_derivation(d, at, _point_variables(expr, x, at))
 
 
@@ -137,8 +141,9 @@ def _diff(expr: sympy.Expr, x: sympy.Symbol) -> sympy.Expr:
     return tidy(differentiate(expr, x).result)
 
 
-def _matrix_at(matrix: sympy.Matrix, variables: list[sympy.Symbol], at: PointLike | None,
-               what: str) -> sympy.Matrix | np.ndarray:
+def _matrix_at(
+    matrix: sympy.Matrix, variables: list[sympy.Symbol], at: PointLike | None, what: str
+) -> sympy.Matrix | np.ndarray:
     if at is None:
         return matrix
     values = point_values(at, variables)
@@ -149,8 +154,9 @@ def _matrix_at(matrix: sympy.Matrix, variables: list[sympy.Symbol], at: PointLik
 
 
 @budgeted
-def gradient(f: ExprLike, variables: VariablesLike = None,
-             at: PointLike | None = None) -> sympy.Matrix | np.ndarray:
+def gradient(
+    f: ExprLike, variables: VariablesLike = None, at: PointLike | None = None
+) -> sympy.Matrix | np.ndarray:
     """The gradient of a scalar ``f``: a column of partial derivatives.
 
     Returns a SymPy column Matrix, or with ``at=`` a NumPy array of shape ``(n,)``.
@@ -169,8 +175,9 @@ def gradient(f: ExprLike, variables: VariablesLike = None,
 
 
 @budgeted
-def jacobian(fs: ExprLike | Sequence[ExprLike], variables: VariablesLike = None,
-             at: PointLike | None = None) -> sympy.Matrix | np.ndarray:
+def jacobian(
+    fs: ExprLike | Sequence[ExprLike], variables: VariablesLike = None, at: PointLike | None = None
+) -> sympy.Matrix | np.ndarray:
     """The Jacobian of one or several functions: row i holds the gradient of f_i.
 
     A single expression gives a 1 x n row, as the course writes it. Text may list
@@ -206,8 +213,9 @@ def _function_list(fs: Any) -> list[sympy.Expr]:
 
 
 @budgeted
-def hessian(f: ExprLike, variables: VariablesLike = None,
-            at: PointLike | None = None) -> sympy.Matrix | np.ndarray:
+def hessian(
+    f: ExprLike, variables: VariablesLike = None, at: PointLike | None = None
+) -> sympy.Matrix | np.ndarray:
     """The Hessian of a scalar ``f``: the n x n matrix of second partial derivatives.
 
     Examples
@@ -230,8 +238,9 @@ def hessian(f: ExprLike, variables: VariablesLike = None,
 
 
 @budgeted
-def total_derivative(f: ExprLike, paths: Mapping[str, ExprLike], var: str = "t",
-                     at: PointLike | None = None) -> Derivation:
+def total_derivative(
+    f: ExprLike, paths: Mapping[str, ExprLike], var: str = "t", at: PointLike | None = None
+) -> Derivation:
     """df/dt when every variable of ``f`` moves along a path: the multivariate chain rule.
 
     ``df/dt = sum_i (∂f/∂x_i)(x(t)) · dx_i/dt``. Each partial derivative and each path
@@ -250,8 +259,10 @@ def total_derivative(f: ExprLike, paths: Mapping[str, ExprLike], var: str = "t",
     t = sympy.Symbol(var) if isinstance(var, str) else var
     if not isinstance(paths, Mapping) or not paths:
         raise CalcmlError("paths must be a dict {variable: expression in t}, e.g. {'x': 't^2'}")
-    moves = {as_symbol(str(name), expr): as_expr(p, what=f"the path of {name}")
-             for name, p in paths.items()}
+    moves = {
+        as_symbol(str(name), expr): as_expr(p, what=f"the path of {name}")
+        for name, p in paths.items()
+    }
     substeps: list[Step] = []
     terms = []
     along = {x: p for x, p in moves.items()}
@@ -266,8 +277,11 @@ def total_derivative(f: ExprLike, paths: Mapping[str, ExprLike], var: str = "t",
 
     def why() -> str:
         parts = " + ".join(f"∂f/∂{x}·d{x}/d{t}" for x in names)
-        return (f"Multivariate chain rule: d/d{t} f({', '.join(map(str, names))}) = {parts}, "
-                f"each partial evaluated along the path.")
+        return (
+            f"Multivariate chain rule: d/d{t} f({', '.join(map(str, names))}) = {parts}, "
+            f"each partial evaluated along the path."
+        )
+
     root = Step("chain", composite, result, substeps, why, t)
     d = Derivation(composite, t, [root], tidy, 1, title=f"d/d{t} along the path")
     d.expr = composite

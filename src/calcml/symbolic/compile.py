@@ -20,9 +20,9 @@ import sympy
 from .inputs import as_variables
 
 
-def compile_expr(expr: sympy.Expr | sympy.Matrix,
-                 variables: Sequence[str | sympy.Symbol] | None = None
-                 ) -> Callable[..., np.ndarray]:
+def compile_expr(
+    expr: sympy.Expr | sympy.Matrix, variables: Sequence[str | sympy.Symbol] | None = None
+) -> Callable[..., np.ndarray]:
     """A NumPy function of the variables (in order) that evaluates ``expr``.
 
     Scalars broadcast to the shape of the arrays passed; a Matrix gives an array of its

@@ -31,20 +31,25 @@ _RNG_SEED = 20261122
 def _sample_points(n_vars: int, rng: np.random.Generator) -> np.ndarray:
     """Random points at several scales: near 0, moderate, large, and positive-only."""
     k = SAMPLES // 4
-    return np.concatenate([
-        rng.uniform(-1, 1, (k, n_vars)),
-        rng.uniform(-10, 10, (k, n_vars)),
-        rng.uniform(0, 3, (k, n_vars)),
-        rng.normal(0, 100, (SAMPLES - 3 * k, n_vars)),
-    ])
+    return np.concatenate(
+        [
+            rng.uniform(-1, 1, (k, n_vars)),
+            rng.uniform(-10, 10, (k, n_vars)),
+            rng.uniform(0, 3, (k, n_vars)),
+            rng.normal(0, 100, (SAMPLES - 3 * k, n_vars)),
+        ]
+    )
 
 
 def _differ_exactly(a: sympy.Expr, b: sympy.Expr, variables: list, point: np.ndarray) -> bool:
     """Confirm a float disagreement at 30 significant digits (rounding cannot fake it)."""
     subs = {v: sympy.Float(float(x), 30) for v, x in zip(variables, point, strict=True)}
     va, vb = a.xreplace(subs).evalf(30), b.xreplace(subs).evalf(30)
-    if not (va.is_real and vb.is_real) or va.has(sympy.zoo, sympy.nan) or vb.has(
-            sympy.zoo, sympy.nan):
+    if (
+        not (va.is_real and vb.is_real)
+        or va.has(sympy.zoo, sympy.nan)
+        or vb.has(sympy.zoo, sympy.nan)
+    ):
         return False
     scale = max(abs(va), abs(vb), sympy.Float(1e-10, 30))
     return bool(abs(va - vb) > sympy.Float(1e-15, 30) * scale)

@@ -123,11 +123,17 @@ def point_values(at: PointLike, variables: Sequence[sympy.Symbol]) -> list[float
         raise CalcmlError(f"the point {at!r} must hold numbers") from None
 
 
-def evaluate(expr: sympy.Expr, variables: Sequence[sympy.Symbol], values: Sequence[float],
-             what: str = "the expression") -> float:
+def evaluate(
+    expr: sympy.Expr,
+    variables: Sequence[sympy.Symbol],
+    values: Sequence[float],
+    what: str = "the expression",
+) -> float:
     """The real value of ``expr`` at a point, or a ``CalcmlError`` saying why there is none."""
-    exact = {v: sympy.Integer(int(x)) if float(x).is_integer() else sympy.Float(x)
-             for v, x in zip(variables, values, strict=True)}
+    exact = {
+        v: sympy.Integer(int(x)) if float(x).is_integer() else sympy.Float(x)
+        for v, x in zip(variables, values, strict=True)
+    }
     value = expr.xreplace(exact).evalf()
     if value.free_symbols:
         names = ", ".join(sorted(str(s) for s in value.free_symbols))

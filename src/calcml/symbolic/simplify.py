@@ -33,11 +33,13 @@ def tidy(expr: sympy.Expr) -> sympy.Expr:
 def _over_one_denominator(expr: sympy.Expr) -> sympy.Expr:
     """n/d with the products in n multiplied out (but no power of a sum expanded)."""
     numerator, denominator = sympy.fraction(sympy.together(expr))
-    numerator = sympy.expand(numerator, multinomial=False, power_exp=False,
-                             power_base=False, log=False)
+    numerator = sympy.expand(
+        numerator, multinomial=False, power_exp=False, power_base=False, log=False
+    )
     return sympy.factor_terms(numerator) / denominator
 
 
 def _is_fraction(term: sympy.Expr) -> bool:
-    return any(f.is_Pow and f.exp.is_Number and f.exp.is_negative
-               for f in sympy.Mul.make_args(term))
+    return any(
+        f.is_Pow and f.exp.is_Number and f.exp.is_negative for f in sympy.Mul.make_args(term)
+    )

@@ -24,9 +24,34 @@ from ..expr import to_latex, to_mathml, to_text
 
 #: The closed vocabulary of rule names (DESIGN.md).
 RULES = frozenset(
-    "constant variable constant_multiple sum power product quotient chain exp log sin cos "
-    "tan sec csc cot asin acos atan sinh cosh tanh abs exponential general_power "
-    "rewrite".split()
+    [
+        "constant",
+        "variable",
+        "constant_multiple",
+        "sum",
+        "power",
+        "product",
+        "quotient",
+        "chain",
+        "exp",
+        "log",
+        "sin",
+        "cos",
+        "tan",
+        "sec",
+        "csc",
+        "cot",
+        "asin",
+        "acos",
+        "atan",
+        "sinh",
+        "cosh",
+        "tanh",
+        "abs",
+        "exponential",
+        "general_power",
+        "rewrite",
+    ]
 )
 
 
@@ -49,10 +74,15 @@ class Step:
 
     __slots__ = ("_explanation", "expr", "result", "rule", "substeps", "variable")
 
-    def __init__(self, rule: str, expr: sympy.Expr, result: sympy.Expr,
-                 substeps: list[Step] | None = None,
-                 explanation: str | Callable[[], str] = "",
-                 variable: sympy.Symbol | None = None) -> None:
+    def __init__(
+        self,
+        rule: str,
+        expr: sympy.Expr,
+        result: sympy.Expr,
+        substeps: list[Step] | None = None,
+        explanation: str | Callable[[], str] = "",
+        variable: sympy.Symbol | None = None,
+    ) -> None:
         assert rule in RULES, rule
         self.rule = rule
         self.expr = expr
@@ -76,8 +106,10 @@ class Step:
             stack.extend(reversed(step.substeps))
 
     def __repr__(self) -> str:
-        return (f"Step(rule={self.rule!r}, expr={to_text(self.expr)!r}, "
-                f"result={to_text(self.result)!r}, substeps=[{len(self.substeps)}])")
+        return (
+            f"Step(rule={self.rule!r}, expr={to_text(self.expr)!r}, "
+            f"result={to_text(self.result)!r}, substeps=[{len(self.substeps)}])"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of this step and its substeps."""
@@ -93,10 +125,14 @@ class Step:
 
 
 def _title(rule: str) -> str:
-    special = {"constant_multiple": "constant multiple rule", "general_power":
-               "general power (logarithmic differentiation)", "exponential":
-               "exponential rule", "rewrite": "rewrite", "constant": "constant",
-               "variable": "variable"}
+    special = {
+        "constant_multiple": "constant multiple rule",
+        "general_power": "general power (logarithmic differentiation)",
+        "exponential": "exponential rule",
+        "rewrite": "rewrite",
+        "constant": "constant",
+        "variable": "variable",
+    }
     if rule in special:
         return special[rule]
     if rule in ("sum", "power", "product", "quotient", "chain"):
@@ -126,9 +162,15 @@ class Derivation:
         The derivative at the point given with ``at=``.
     """
 
-    def __init__(self, expr: sympy.Expr, variable: sympy.Symbol, stages: list[Step],
-                 simplify: Callable[[sympy.Expr], sympy.Expr], order: int = 1,
-                 title: str | None = None) -> None:
+    def __init__(
+        self,
+        expr: sympy.Expr,
+        variable: sympy.Symbol,
+        stages: list[Step],
+        simplify: Callable[[sympy.Expr], sympy.Expr],
+        order: int = 1,
+        title: str | None = None,
+    ) -> None:
         self.expr = expr
         self.variable = variable
         self.order = order
@@ -141,6 +183,8 @@ class Derivation:
         self._simplify = simplify
         self._result: sympy.Expr | None = None
         self._simplification: Step | None = None
+        #: "∂" for a partial derivative (other variables held constant), else "d".
+        self.operator = "d"
 
     # The tidy-up of the answer runs on first use: a learner reading steps pays for it,
     # a solver that only needs the tree does not.
@@ -150,8 +194,8 @@ class Derivation:
             self._result = self._simplify(self.raw)
             if self._result != self.raw:
                 self._simplification = Step(
-                    "rewrite", self.raw, self._result, [],
-                    "Simplify the result.", self.variable)
+                    "rewrite", self.raw, self._result, [], "Simplify the result.", self.variable
+                )
         return self._result
 
     @property
@@ -188,7 +232,8 @@ class Derivation:
         lines = [f"{self.title or self._notation()} of {to_text(self.expr)}"]
         for number, (depth, step) in enumerate(self._lines(), start=1):
             var = str(step.variable)
-            head = f"{'   ' * depth}{number}. d/d{var} [{to_text(step.expr)}]"
+            op = self.operator if step.variable == self.variable else "d"
+            head = f"{'   ' * depth}{number}. {op}/{op}{var} [{to_text(step.expr)}]"
             if step.rule == "rewrite":
                 head = f"{'   ' * depth}{number}. {to_text(step.expr)}"
             lines.append(f"{head}: {_title(step.rule)}. {step.explanation}")
@@ -203,8 +248,10 @@ class Derivation:
         return self.explain()
 
     def __repr__(self) -> str:
-        return (f"Derivation({self._notation()} {to_text(self.expr)} = "
-                f"{to_text(self.result)}, rules={sorted(self.rules_used())})")
+        return (
+            f"Derivation({self._notation()} {to_text(self.expr)} = "
+            f"{to_text(self.result)}, rules={sorted(self.rules_used())})"
+        )
 
     def to_latex(self) -> str:
         """The whole derivation as a LaTeX ``align*`` environment."""
@@ -212,11 +259,16 @@ class Derivation:
         for depth, step in self._lines():
             indent = r"\quad " * depth
             var = sympy.latex(step.variable)
-            lhs = (rf"\frac{{d}}{{d{var}}}\left[{to_latex(step.expr)}\right]"
-                   if step.rule != "rewrite" else to_latex(step.expr))
+            lhs = (
+                rf"\frac{{d}}{{d{var}}}\left[{to_latex(step.expr)}\right]"
+                if step.rule != "rewrite"
+                else to_latex(step.expr)
+            )
             note = step.explanation.replace("\\", "").replace("{", "").replace("}", "")
-            rows.append(rf"{indent}{lhs} &= {to_latex(step.result)}"
-                        rf" && \text{{{_title(step.rule)}: {_latex_text(note)}}}")
+            rows.append(
+                rf"{indent}{lhs} &= {to_latex(step.result)}"
+                rf" && \text{{{_title(step.rule)}: {_latex_text(note)}}}"
+            )
         return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
     def to_mathml(self) -> str:
@@ -224,12 +276,16 @@ class Derivation:
         items = []
         for depth, step in self._lines():
             var = str(step.variable)
-            lhs = (f"<span>d/d{var}</span> {to_mathml(step.expr)}"
-                   if step.rule != "rewrite" else to_mathml(step.expr))
+            lhs = (
+                f"<span>d/d{var}</span> {to_mathml(step.expr)}"
+                if step.rule != "rewrite"
+                else to_mathml(step.expr)
+            )
             items.append(
                 f'<li style="margin-left:{2 * depth}em">{lhs} = {to_mathml(step.result)}'
-                f" <em>{_title(step.rule)}</em>: {_html(step.explanation)}</li>")
-        return "<ol class=\"calcml-steps\">" + "".join(items) + "</ol>"
+                f" <em>{_title(step.rule)}</em>: {_html(step.explanation)}</li>"
+            )
+        return '<ol class="calcml-steps">' + "".join(items) + "</ol>"
 
     def _repr_latex_(self) -> str:
         return "$$" + self.to_latex().replace("align*", "aligned") + "$$"
@@ -249,8 +305,9 @@ class Derivation:
             "at": self.point,
             "rules": sorted(self.rules_used()),
             "stages": [stage.to_dict() for stage in self.stages],
-            "simplification": (self.simplification.to_dict()
-                               if self.simplification is not None else None),
+            "simplification": (
+                self.simplification.to_dict() if self.simplification is not None else None
+            ),
         }
 
 
