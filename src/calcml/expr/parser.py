@@ -29,6 +29,7 @@ from .tokens import MAX_NESTING, tokenize
 MAX_EXPONENT = 1000  # largest |n| in base^n for a symbolic base: (x+1)^1000 is fine
 MAX_DIGITS = 5000  # largest exact number a power may produce, in decimal digits
 MAX_FACTORIAL = 1000
+MAX_DECIMAL_EXPONENT = 1000  # 1e1000 is fine, 1e1000000 is not
 
 # Each function of the language: SymPy constructor and the numbers of arguments it takes.
 FUNCTION_TABLE: dict[str, tuple[object, tuple[int, ...]]] = {
@@ -104,7 +105,14 @@ class _Build:
     # -- atoms ------------------------------------------------------------------
     def number(self, c: list) -> sympy.Expr:
         literal = c[0].value
-        if "." in literal or "e" in literal or "E" in literal:
+        exponent = literal.lower().partition("e")[2]
+        if exponent and abs(int(exponent)) > MAX_DECIMAL_EXPONENT:
+            # Float("1e1000000") would work out 10^1000000 exactly, in C, past any budget.
+            raise LimitError(
+                f"the number {literal} is beyond the limit of 1e\u00b1{MAX_DECIMAL_EXPONENT}",
+                c[0].start_pos,
+            )
+        if "." in literal or exponent:
             return sympy.Float(literal)
         return sympy.Integer(literal)
 
@@ -138,7 +146,7 @@ class _Build:
         return c[0] * c[2]
 
     def div(self, c: list) -> sympy.Expr:
-        if c[2] == 0:
+        if c[2].is_zero:  # 0 and 0.0 alike (SymPy's Float(0) != 0)
             raise ParseError("Division by zero", self.text, c[1].start_pos)
         return c[0] / c[2]
 
@@ -220,7 +228,7 @@ def safe_power(
             "power of an expression; expanding it would not finish",
             position,
         )
-    if base == 0 and exponent.is_Number and exponent.is_negative:
+    if base.is_zero and exponent.is_Number and exponent.is_negative:
         raise ParseError("0 to a negative power is a division by zero", text, position or 0)
     return sympy.Pow(base, exponent)
 

@@ -94,7 +94,7 @@ _SYMBOLS = {
 _SCANNER = re.compile(
     r"(?P<space>\s+)"
     r"|(?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
-    r"|(?P<name>[A-Za-z\u0370-\u03ff][A-Za-z0-9_\u0370-\u03ff]*)"
+    r"|(?P<name>[A-Za-zΑ-Ωα-ω][A-Za-z0-9_Α-Ωα-ω]*)"
     r"|(?P<symbol>\*\*|[-+−*·×/÷^!()\[\],|√])"
     r"|(?P<superscript>[⁰¹²³⁴⁵⁶⁷⁸⁹]+)"
 )
@@ -113,7 +113,7 @@ def _greek_name(name: str) -> str:
             continue
         uname = unicodedata.name(char, "")
         if uname.startswith(("GREEK SMALL LETTER ", "GREEK CAPITAL LETTER ")):
-            word = uname.rsplit(" ", 1)[-1].lower()
+            word = uname.rsplit(" ", 1)[-1].lower().replace("lamda", "lambda")
             parts.append(word.capitalize() if "CAPITAL" in uname else word)
         else:
             parts.append(char)
@@ -144,6 +144,85 @@ def _raw_tokens(text: str) -> Iterator[Token]:
         pos = match.end()
 
 
+class _Nesting:
+    """How deep the expression tree is at the current token, counted as we go.
+
+    Brackets nest, and so do right-associative chains: in ``x^-x^-x`` every ``^`` and
+    every prefix sign opens a level that only a looser operator (``+ - * /``) closes.
+    Refusing deep input here, before SymPy sees it, matters: SymPy's assumption
+    queries on a tower of 300 powers take longer than any time budget.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.opened: list[Token] = []  # "(" and "|" not closed yet, innermost last
+        self.chains = [0]  # open right-associative levels, one count per bracket level
+
+    def see(self, token: Token, previous: Token | None) -> None:
+        kind = token.type
+        if kind in ("LPAR", "LBAR"):
+            self.opened.append(token)
+            self.chains.append(0)
+        elif kind in ("RPAR", "RBAR"):
+            self._close(token)
+        elif kind == "CARET" or (
+            kind in ("MINUS", "PLUS") and (previous is None or previous.type not in _OPERAND_END)
+        ):
+            self.chains[-1] += 1
+        elif kind in ("PLUS", "MINUS", "STAR", "SLASH", "IMPLICIT", "COMMA"):
+            self.chains[-1] = 0
+        if len(self.opened) + sum(self.chains) > MAX_NESTING:
+            raise LimitError(
+                f"the expression is nested more than {MAX_NESTING} deep", token.start_pos
+            )
+
+    def _close(self, token: Token) -> None:
+        want = "LPAR" if token.type == "RPAR" else "LBAR"
+        if not self.opened or self.opened[-1].type != want:
+            what = "an open '|'" if self.opened else "a matching '('"
+            raise ParseError(f"')' without {what}", self.text, token.start_pos)
+        self.opened.pop()
+        self.chains.pop()
+
+    def finish(self) -> None:
+        if self.opened:
+            last = self.opened[-1]
+            what = (
+                "'(' is never closed: a ')' is missing"
+                if last.type == "LPAR"
+                else "'|' is never closed: a second '|' is missing"
+            )
+            raise ParseError(f"This {what}", self.text, last.start_pos)
+
+
+class _FunctionPower:
+    """Tracks ``sin^2(x)``: the "(" after a function's exponent opens its argument,
+    so no implicit multiplication goes before it (in ``sin^2 (x+1)`` too)."""
+
+    def __init__(self) -> None:
+        self.state = ""  # "", "start" (after FUNC ^), "group" (in ^(...)), "done"
+        self.depth = 0
+
+    def argument_follows(self, token: Token, previous: Token | None, depth: int) -> bool:
+        """Whether ``token`` is the "(" of the argument; updates the state."""
+        state, kind = self.state, token.type
+        if state == "start":
+            if kind == "NUMBER":
+                self.state = "done"
+            elif kind == "LPAR":
+                self.state, self.depth = "group", depth
+            elif kind != "MINUS":
+                self.state = ""
+        elif state == "group" and kind == "RPAR" and depth == self.depth + 1:
+            self.state = "done"
+        elif state == "done":
+            self.state = ""
+            return kind == "LPAR"
+        if kind == "CARET" and previous is not None and previous.type == "FUNC":
+            self.state = "start"
+        return False
+
+
 def tokenize(text: str) -> list[Token]:
     """Tokens of ``text`` ready for the grammar, or a ``ParseError``/``LimitError``."""
     if len(text) > MAX_LENGTH:
@@ -151,33 +230,18 @@ def tokenize(text: str) -> list[Token]:
             f"the expression is {len(text):,} characters long; the limit is {MAX_LENGTH:,}"
         )
     tokens: list[Token] = []
-    opened: list[Token] = []  # "(" and "|" not closed yet, innermost last
+    nesting = _Nesting(text)
+    function_power = _FunctionPower()
     previous: Token | None = None
-    # In sin^2(x) the "(" after the exponent opens the argument: no implicit product.
-    # States: "" (none), "start" (after FUNC ^), "group" (inside ^(...)), "done".
-    fpower, fpower_depth = "", 0
     for token in _raw_tokens(text):
         if token.type == "BAR":
-            closes = (
-                bool(opened)
-                and opened[-1].type == "LBAR"
-                and (previous is not None and previous.type in _OPERAND_END)
-            )
-            token = Token("RBAR" if closes else "LBAR", "|", start_pos=token.start_pos)
-        if fpower == "start" and token.type == "NUMBER":
-            fpower = "done"
-        elif fpower == "start" and token.type == "LPAR":
-            fpower, fpower_depth = "group", len(opened)
-        elif fpower == "done":
-            fpower = "argument" if token.type == "LPAR" else ""
-        elif fpower == "start" and token.type != "MINUS":
-            fpower = ""
-        if token.type == "CARET" and previous is not None and previous.type == "FUNC":
-            fpower = "start"
-        if fpower == "argument":
-            fpower = ""
-        elif (
-            previous is not None and previous.type in _OPERAND_END and token.type in _OPERAND_START
+            token = _bar_role(token, nesting.opened, previous)
+        argument = function_power.argument_follows(token, previous, len(nesting.opened))
+        if (
+            not argument
+            and previous is not None
+            and previous.type in _OPERAND_END
+            and token.type in _OPERAND_START
         ):
             if previous.type == "NUMBER" and token.type == "NUMBER":
                 raise ParseError(
@@ -185,30 +249,22 @@ def tokenize(text: str) -> list[Token]:
                     text,
                     token.start_pos,
                 )
-            tokens.append(Token("IMPLICIT", "", start_pos=token.start_pos))
-        if token.type in ("LPAR", "LBAR"):
-            opened.append(token)
-            if len(opened) > MAX_NESTING:
-                raise LimitError(
-                    f"brackets are nested more than {MAX_NESTING} deep", token.start_pos
-                )
-        elif token.type == "RPAR":
-            if not opened or opened[-1].type != "LPAR":
-                what = "an open '|'" if opened else "a matching '('"
-                raise ParseError(f"')' without {what}", text, token.start_pos)
-            opened.pop()
-            if fpower == "group" and len(opened) == fpower_depth:
-                fpower = "done"
-        elif token.type == "RBAR":
-            opened.pop()
+            implicit = Token("IMPLICIT", "", start_pos=token.start_pos)
+            nesting.see(implicit, previous)
+            tokens.append(implicit)
+        nesting.see(token, previous)
         tokens.append(token)
         previous = token
-    if opened:
-        last = opened[-1]
-        what = (
-            "'(' is never closed: a ')' is missing"
-            if last.type == "LPAR"
-            else ("'|' is never closed: a second '|' is missing")
-        )
-        raise ParseError(f"This {what}", text, last.start_pos)
+    nesting.finish()
     return tokens
+
+
+def _bar_role(token: Token, opened: list[Token], previous: Token | None) -> Token:
+    """A "|" closes the innermost open bar right after an operand; else it opens one."""
+    closes = (
+        bool(opened)
+        and opened[-1].type == "LBAR"
+        and previous is not None
+        and previous.type in _OPERAND_END
+    )
+    return Token("RBAR" if closes else "LBAR", "|", start_pos=token.start_pos)

@@ -134,6 +134,13 @@ def evaluate(
         v: sympy.Integer(int(x)) if float(x).is_integer() else sympy.Float(x)
         for v, x in zip(variables, values, strict=True)
     }
+    for kink in expr.atoms(sympy.sign):
+        # d|u|/du = sign(u) has no value at u = 0: the corner of the V.
+        if kink.args[0].xreplace(exact).evalf().is_zero:
+            raise CalcmlError(
+                f"{what} does not exist at {_point_text(variables, values)}: "
+                f"|{to_text(kink.args[0])}| has a corner there"
+            )
     value = expr.xreplace(exact).evalf()
     if value.free_symbols:
         names = ", ".join(sorted(str(s) for s in value.free_symbols))

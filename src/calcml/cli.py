@@ -1,0 +1,606 @@
+"""The ``calcml`` command line: derivatives, gradients, Jacobians and Hessians from the shell.
+
+::
+
+    calcml diff "x^2 sin(x)" --steps --at x=1
+    calcml grad "x^2 y + y^3" --at 1,2
+    calcml jacobian "x^2 y; 5x + sin(y)"
+    calcml hessian "x^3 + x y^2" --json
+    calcml tour --out calcml-tour
+
+Every error calcml reports (a parse error with its caret, a limit, a point that does not
+fit) goes to stderr as plain text and the process exits with status 2, without a
+traceback. Output is styled with ``rich`` on a terminal and plain text otherwise, so it
+pipes and captures cleanly. ``--json`` prints one JSON document and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TextIO
+
+import numpy as np
+import sympy
+import typer
+
+from . import __version__
+from .errors import CalcmlError
+from .expr import parse, to_latex, to_text
+from .symbolic import derivative, gradient, hessian, jacobian
+from .symbolic.inputs import as_variables, point_values, variables_of
+from .tour import (
+    DEFAULT_OUT,
+    column_alignment,
+    format_number,
+    matrix_lines,
+    number_cells,
+    point_text,
+    text_cells,
+)
+
+app = typer.Typer(
+    name="calcml",
+    help="Multivariate calculus for machine learning: derivatives that explain themselves.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+EXPR_HELP = (
+    'The function, e.g. "x^2 sin(x)". Implicit multiplication and ^ work. '
+    "Put -- before an expression that starts with a minus sign."
+)
+AT_HELP = "Evaluate at a point: x=2,y=3 (by name) or 2,3 (in variable order)."
+VARS_HELP = "The variables, comma-separated, in order (default: all, sorted by name)."
+JSON_HELP = "Print one JSON document and nothing else."
+
+
+class UsageProblem(Exception):
+    """A command-line input calcml cannot use (reported like a CalcmlError: exit 2)."""
+
+
+# -- output ------------------------------------------------------------------------------
+
+
+class Output:
+    """Lines and tables to a stream: styled with rich on a terminal, plain text otherwise."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.console = None
+        isatty = getattr(stream, "isatty", None)
+        if isatty is not None and isatty():
+            from rich.console import Console
+
+            self.console = Console(
+                file=stream, soft_wrap=True, highlight=False, emoji=False, markup=False
+            )
+
+    def line(self, text: str = "", style: str | None = None) -> None:
+        if self.console is None:
+            self.stream.write(text + "\n")
+        else:
+            from rich.text import Text
+
+            self.console.print(Text(text, style=style or ""))
+
+    def pairs(self, *parts: tuple[str, str | None]) -> None:
+        """One line made of (text, style) pieces."""
+        if self.console is None:
+            self.stream.write("".join(text for text, _ in parts) + "\n")
+        else:
+            from rich.text import Text
+
+            self.console.print(Text.assemble(*((t, s or "") for t, s in parts)))
+
+    def steps(self, explanation: str) -> None:
+        """A numbered derivation (Derivation.explain()), with its results picked out."""
+        for text in explanation.splitlines():
+            if self.console is None:
+                self.line(text)
+            elif re.match(r"\s*= ", text):
+                self.line(text, "green")
+            elif text.startswith(("Answer:", "At ")):
+                self.line(text, "bold")
+            elif match := re.match(r"(\s*\d+\. )(.*?: )(.*)$", text):
+                number, head, rest = match.groups()
+                rule, dot, why = rest.partition(". ")
+                self.pairs((number, "dim"), (head, None), (rule + dot, "cyan"), (why, None))
+            else:
+                self.line(text, "bold underline")
+
+    def matrix(
+        self,
+        title: str,
+        cells: Sequence[Sequence[str]],
+        row_labels: Sequence[str],
+        col_labels: Sequence[str],
+        numeric: bool | Sequence[bool] = False,
+    ) -> None:
+        if self.console is None:
+            self.line(title)
+            for text in matrix_lines(cells, row_labels, col_labels, numeric):
+                self.line(text)
+            return
+        from rich import box
+        from rich.table import Table
+
+        table = Table(
+            title=title,
+            title_justify="left",
+            title_style="bold",
+            box=box.SIMPLE_HEAD,
+            header_style="bold",
+            show_edge=False,
+        )
+        table.add_column("", style="cyan", no_wrap=True)
+        for label, right in zip(
+            col_labels, column_alignment(numeric, len(col_labels)), strict=True
+        ):
+            table.add_column(label, justify="right" if right else "left")
+        for label, row in zip(row_labels, cells, strict=True):
+            table.add_row(label, *row)
+        self.console.print(table)
+
+
+def _stdout() -> Output:
+    return Output(sys.stdout)
+
+
+def _fail(message: str) -> NoReturn:
+    err = Output(sys.stderr)
+    err.pairs(("error: ", "bold red"), (message, None))
+    raise typer.Exit(2)
+
+
+def _cli_words(message: str) -> str:
+    # Library messages speak Python (at=, var=); on the command line they are options.
+    return message.replace("in at=", "with --at").replace("pass at=", "pass --at")
+
+
+@contextmanager
+def _reported() -> Iterator[None]:
+    """Turn calcml's errors into a message on stderr and exit status 2."""
+    try:
+        yield
+    except (CalcmlError, UsageProblem) as exc:
+        _fail(_cli_words(str(exc)))
+    except RecursionError:
+        _fail("the expression is nested too deeply to handle")
+
+
+def _json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data) + "\n")
+
+
+def _note(message: str) -> None:
+    """A remark that is not the answer (figures saved): stderr, so stdout stays clean."""
+    Output(sys.stderr).line(message, "dim")
+
+
+# -- points --------------------------------------------------------------------------------
+
+Point = dict[str, float] | list[float]
+
+
+def parse_point(text: str) -> Point:
+    """Read ``--at``: ``x=2,y=3`` gives a dict, ``2,3`` a list (plain float(), never eval).
+
+    >>> parse_point("x=2, y=-3.5")
+    {'x': 2.0, 'y': -3.5}
+    >>> parse_point("2,3")
+    [2.0, 3.0]
+    """
+    example = "write it as x=2,y=3 (by name) or 2,3 (in variable order)"
+    items = [item.strip() for item in text.split(",")]
+    if not text.strip() or not all(items):
+        raise UsageProblem(f"--at {text!r}: an empty coordinate; {example}")
+    named = ["=" in item for item in items]
+    if any(named) and not all(named):
+        raise UsageProblem(f"--at {text!r}: give every coordinate a name or none; {example}")
+    if not all(named):
+        return [_coordinate(item, text, example) for item in items]
+    point: dict[str, float] = {}
+    for item in items:
+        name, _, value = (part.strip() for part in item.partition("="))
+        if not name.isidentifier():
+            raise UsageProblem(f"--at {text!r}: {name!r} is not a variable name; {example}")
+        if name in point:
+            raise UsageProblem(f"--at {text!r}: {name} is given twice")
+        point[name] = _coordinate(value, text, example)
+    return point
+
+
+def _coordinate(value: str, text: str, example: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise UsageProblem(f"--at {text!r}: {value!r} is not a number; {example}") from None
+    if not math.isfinite(number):
+        raise UsageProblem(f"--at {text!r}: {value!r} is not a finite number")
+    return number
+
+
+def _resolve_point(text: str | None, variables: Sequence[sympy.Symbol]) -> dict[str, float] | None:
+    """The point of ``--at`` as {name: value} in the order of ``variables``."""
+    if text is None:
+        return None
+    point = parse_point(text)
+    names = [str(v) for v in variables]
+    if isinstance(point, dict):
+        unknown = [n for n in point if n not in names]
+        if unknown:
+            raise UsageProblem(
+                f"--at names {', '.join(unknown)}, which is not among the variables "
+                f"({', '.join(names) or 'none'})"
+            )
+    return dict(zip(names, point_values(point, variables), strict=True))
+
+
+# -- figures -------------------------------------------------------------------------------
+
+
+def _check_figure_path(path: Path | None) -> None:
+    """Refuse a file type matplotlib cannot write before any work is done."""
+    if path is None:
+        return
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    kinds = FigureCanvasBase.get_supported_filetypes()
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix not in kinds:
+        raise UsageProblem(
+            f"--plot {path}: the file name must end in one of "
+            f"{', '.join('.' + k for k in sorted(kinds))}"
+        )
+
+
+def _save_figure(path: Path, make: Callable[[Any], Any]) -> None:
+    """Draw with ``make(calcml.plots)`` and save to ``path``."""
+    os.environ.setdefault("MPLBACKEND", "Agg")  # files only: no window, no display needed
+    from . import plots
+
+    fig = make(plots)
+    try:
+        plots.save(fig, path)
+    except (OSError, ValueError) as exc:
+        raise UsageProblem(f"cannot save the figure to {path}: {exc}") from None
+    _note(f"figure saved to {path}")
+
+
+# -- commands ------------------------------------------------------------------------------
+
+ExprArg = Annotated[str, typer.Argument(help=EXPR_HELP, show_default=False, metavar="EXPR")]
+AtOpt = Annotated[
+    str | None, typer.Option("--at", "-a", help=AT_HELP, show_default=False, metavar="POINT")
+]
+VarsOpt = Annotated[
+    str | None, typer.Option("--vars", help=VARS_HELP, show_default=False, metavar="x,y")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
+PlotOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--plot",
+        "-p",
+        help="Save a figure to this file (.png, .svg, .pdf).",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+
+
+@app.command("diff")
+def diff_command(
+    expr: ExprArg,
+    var: Annotated[
+        str | None,
+        typer.Option(
+            "--var",
+            help="The variable to differentiate by (needed when there are several).",
+            show_default=False,
+            metavar="NAME",
+        ),
+    ] = None,
+    order: Annotated[int, typer.Option("--order", "-n", help="How many times.")] = 1,
+    steps: Annotated[
+        bool, typer.Option("--steps", "-s", help="Show the numbered derivation, rule by rule.")
+    ] = False,
+    at: AtOpt = None,
+    latex: Annotated[bool, typer.Option("--latex", help="Print the derivation as LaTeX.")] = False,
+    as_json: JsonOpt = False,
+    plot: PlotOpt = None,
+) -> None:
+    """The derivative of EXPR, optionally with its steps and its value at a point."""
+    with _reported():
+        f = parse(expr)
+        free = variables_of(f)
+        if var is None and len(free) > 1:
+            names = ", ".join(map(str, free))
+            raise UsageProblem(
+                f"{to_text(f)} has the variables {names}; say which one to "
+                f"differentiate by with --var, e.g. --var {free[0]}"
+            )
+        point = parse_point(at) if at is not None else None
+        _check_figure_path(plot)
+        if plot is not None and len(free) > 1:
+            raise UsageProblem(
+                "--plot draws functions of one variable; this one has "
+                f"{len(free)} ({', '.join(map(str, free))})"
+            )
+        d = derivative(f, var, order=order, at=point)
+
+        if as_json:
+            _json(d.to_dict())
+        elif latex:
+            out = _stdout()
+            out.line(d.to_latex())
+            if d.point is not None and d.value is not None:
+                out.line(f"% At {point_text(d.point)}: {format_number(d.value)}")
+        elif steps:
+            _stdout().steps(d.explain())
+        else:
+            out = _stdout()
+            if out.console is None:
+                out.line(to_text(d.result))
+            else:
+                notation = f"d/d{d.variable}" if order == 1 else f"d^{order}/d{d.variable}^{order}"
+                out.pairs((f"{notation} [{to_text(f)}] = ", "dim"), (to_text(d.result), "bold"))
+            if d.point is not None and d.value is not None:
+                out.pairs(
+                    (f"At {point_text(d.point)}: ", None), (format_number(d.value), "bold green")
+                )
+
+        if plot is not None:
+            if d.point is not None and len(d.point) == 1:
+                x0 = next(iter(d.point.values()))
+                _save_figure(plot, lambda p: p.secant(f, x0))
+            else:
+                _save_figure(plot, lambda p: p.function_and_derivative(f, var=var))
+
+
+def _matrix_json(
+    kind: str,
+    functions: list[str],
+    variables: Sequence[sympy.Symbol],
+    symbolic: Any,
+    point: dict[str, float] | None,
+    value: Any,
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "functions": functions,
+        "variables": [str(v) for v in variables],
+        "result": _nested(symbolic, to_text),
+        "latex": _nested(symbolic, to_latex),
+        "at": point,
+        "value": None if value is None else np.asarray(value, dtype=float).tolist(),
+    }
+
+
+def _nested(items: Any, leaf: Callable[[Any], Any]) -> Any:
+    """Apply ``leaf`` to every entry of nested lists."""
+    if isinstance(items, list):
+        return [_nested(i, leaf) for i in items]
+    return leaf(items)
+
+
+def _variables(text: str | None, exprs: Sequence[sympy.Expr]) -> list[sympy.Symbol]:
+    """The variables of ``--vars``, or the free symbols sorted by name; at least one."""
+    xs = as_variables(text, sympy.Tuple(*exprs))
+    if not xs:
+        raise UsageProblem(
+            f"{'; '.join(to_text(e) for e in exprs)} has no variables; "
+            "name the ones to differentiate by with --vars, e.g. --vars x,y"
+        )
+    return xs
+
+
+@app.command("grad")
+def grad_command(
+    expr: ExprArg,
+    variables: VarsOpt = None,
+    at: AtOpt = None,
+    as_json: JsonOpt = False,
+    plot: PlotOpt = None,
+) -> None:
+    """The gradient of EXPR: its partial derivatives, optionally at a point."""
+    with _reported():
+        f = parse(expr)
+        xs = _variables(variables, [f])
+        point = _resolve_point(at, xs)
+        _check_figure_path(plot)
+        if plot is not None and len(xs) not in (1, 2):
+            raise UsageProblem(
+                f"--plot draws functions of one or two variables; this one "
+                f"has {len(xs)} ({', '.join(map(str, xs))})"
+            )
+        column = gradient(f, xs)
+        entries = list(column)
+        value = None if point is None else gradient(f, xs, at=list(point.values()))
+
+        if as_json:
+            _json(_matrix_json("gradient", [to_text(f)], xs, entries, point, value))
+        else:
+            cols = ["∇f"] + ([f"at {point_text(point)}"] if point is not None else [])
+            cells = [
+                [to_text(e)] + ([format_number(v)] if value is not None else [])
+                for e, v in zip(entries, value if value is not None else entries, strict=True)
+            ]
+            _stdout().matrix(
+                f"gradient of f = {to_text(f)}",
+                cells,
+                [f"∂f/∂{x}" for x in xs],
+                cols,
+                numeric=[False, True][: len(cols)],
+            )
+
+        if plot is not None:
+            if len(xs) == 1:
+                _save_figure(plot, lambda p: p.function_and_derivative(f, var=str(xs[0])))
+            else:
+                _save_figure(plot, lambda p: _contour(p, f, xs, point))
+
+
+def _contour(
+    plots: Any, f: sympy.Expr, xs: list[sympy.Symbol], point: dict[str, float] | None
+) -> Any:
+    """contour_gradient over a window that holds the point (default -3..3 on each axis)."""
+    lims = []
+    for name in sorted(str(x) for x in xs):  # the plot takes its axes in order of name
+        lo, hi = -3.0, 3.0
+        if point is not None and not lo + 0.5 <= point[name] <= hi - 0.5:
+            lo, hi = point[name] - 3.0, point[name] + 3.0
+        lims.append((lo, hi))
+    return plots.contour_gradient(f, xlim=lims[0], ylim=lims[1], point=point)
+
+
+def _matrix_command(
+    kind: str,
+    title: str,
+    exprs: list[sympy.Expr],
+    variables: str | None,
+    at: str | None,
+    as_json: bool,
+    compute: Callable[..., Any],
+    row_labels: Callable[[list[sympy.Symbol]], list[str]],
+) -> None:
+    xs = _variables(variables, exprs)
+    point = _resolve_point(at, xs)
+    matrix = compute(xs, None)
+    value = None if point is None else compute(xs, list(point.values()))
+    rows = row_labels(xs)
+    cols = [str(x) for x in xs]
+    if as_json:
+        entries = [[matrix[i, j] for j in range(matrix.cols)] for i in range(matrix.rows)]
+        _json(_matrix_json(kind, [to_text(e) for e in exprs], xs, entries, point, value))
+        return
+    out = _stdout()
+    out.matrix(title, text_cells(matrix), rows, cols)
+    if value is not None:
+        out.line()
+        out.matrix(f"at {point_text(point)}", number_cells(value), rows, cols, numeric=True)
+
+
+@app.command("jacobian")
+def jacobian_command(
+    exprs: Annotated[
+        str,
+        typer.Argument(
+            help="The functions, separated by ';', e.g. \"x^2 y; 5x + sin(y)\".",
+            show_default=False,
+            metavar="EXPRS",
+        ),
+    ],
+    variables: VarsOpt = None,
+    at: AtOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The Jacobian of one or several functions: row i holds the gradient of f_i."""
+    with _reported():
+        parts = [p for p in exprs.split(";") if p.strip()]
+        if not parts:
+            raise UsageProblem('give at least one function, e.g. "x^2 y; 5x + sin(y)"')
+        fs = [parse(p) for p in parts]
+        labels = [f"f{i}" for i in range(1, len(fs) + 1)]
+        title = "Jacobian of " + ", ".join(
+            f"{label} = {to_text(e)}" for label, e in zip(labels, fs, strict=True)
+        )
+        _matrix_command(
+            "jacobian",
+            title,
+            fs,
+            variables,
+            at,
+            as_json,
+            lambda xs, pt: jacobian(fs, xs, at=pt),
+            lambda xs: labels,
+        )
+
+
+@app.command("hessian")
+def hessian_command(
+    expr: ExprArg,
+    variables: VarsOpt = None,
+    at: AtOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The Hessian of EXPR: the matrix of its second partial derivatives."""
+    with _reported():
+        f = parse(expr)
+        _matrix_command(
+            "hessian",
+            f"Hessian of f = {to_text(f)}",
+            [f],
+            variables,
+            at,
+            as_json,
+            lambda xs, pt: hessian(f, xs, at=pt),
+            lambda xs: [str(x) for x in xs],
+        )
+
+
+@app.command("tour")
+def tour_command(
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="The folder for the figures (created if missing).", file_okay=False
+        ),
+    ] = DEFAULT_OUT,
+    plots: Annotated[
+        bool, typer.Option("--plots/--no-plots", help="Draw and save figures.")
+    ] = True,
+) -> None:
+    """A guided tour of the syllabus so far, on built-in examples, with figures."""
+    from .tour import run_tour
+
+    if plots:
+        os.environ.setdefault("MPLBACKEND", "Agg")
+    stdout = _stdout()
+
+    def echo(text: str) -> None:
+        if text.startswith("== "):
+            stdout.line(text, "bold magenta")
+        elif text.startswith("-- "):
+            stdout.line(text, "bold")
+        else:
+            stdout.line(text)
+
+    with _reported():
+        run_tour(out, plots=plots, echo=echo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"calcml {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Show the version and exit.", callback=_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Multivariate calculus for machine learning: derivatives that explain themselves."""
+
+
+def main() -> None:
+    """The console script ``calcml``."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""Figures: what calcml computes, drawn with matplotlib.
+
+This is presentation: every function here takes what the lower layers compute
+(:func:`calcml.numeric.secant_slopes`, :func:`calcml.derivative`, :func:`calcml.gradient`,
+compiled expressions) and returns a :class:`matplotlib.figure.Figure`. Figures are built
+with the object-oriented API, so they need no display and leave pyplot's global state
+alone; show one in Jupyter by leaving it as the last value of a cell, or write it with
+:func:`save`.
+
+>>> import tempfile, pathlib
+>>> from calcml import plots
+>>> fig = plots.function_and_derivative("sin(x)")
+>>> path = plots.save(fig, pathlib.Path(tempfile.mkdtemp()) / "sin.png")
+>>> path.read_bytes()[:4] == b"\\x89PNG"
+True
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from .secant import function_and_derivative, secant
+from .surfaces import contour_gradient, surface
+
+__all__ = ["contour_gradient", "function_and_derivative", "save", "secant", "surface"]
+
+DPI = 120
+
+
+def save(fig: Figure, path: str | PathLike[str]) -> Path:
+    """Write ``fig`` to ``path`` (format from the suffix: .png, .svg, .pdf ...).
+
+    Parent folders are created as needed; the figure is cropped to its contents
+    (``bbox_inches="tight"``) at 120 dpi.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        A figure, e.g. from :func:`secant`.
+    path : str or path-like
+        Where to write it.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from calcml import plots
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "figs" / "x2.png"
+    >>> plots.save(plots.secant("x^2", 1), out).stat().st_size > 0
+    True
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(target, dpi=DPI, bbox_inches="tight")
+    return target

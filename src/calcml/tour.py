@@ -1,0 +1,340 @@
+"""``calcml tour``: a walk through every part of the syllabus, on built-in examples.
+
+Each part of the course is one small section function that prints what calcml computes
+(with the steps that produced it) and saves figures into the tour folder. The sections
+live in :data:`SECTIONS`, in course order; a new part of the library adds its section
+with :func:`section`, and the tour picks it up.
+
+>>> from pathlib import Path
+>>> import tempfile
+>>> lines = []
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     saved = run_tour(Path(tmp), plots=False, echo=lines.append)
+>>> saved
+[]
+>>> any(line.startswith("== Part 1") for line in lines)
+True
+
+This module also holds the plain-text helpers the command line shares with the tour
+(:func:`format_number`, :func:`point_text`, :func:`matrix_lines`): presentation only,
+no maths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .expr import parse, to_text
+from .symbolic import (
+    derivative,
+    equivalent,
+    gradient,
+    hessian,
+    jacobian,
+    partial,
+    total_derivative,
+)
+
+DEFAULT_OUT = Path("calcml-tour")
+
+Echo = Callable[[str], Any]
+
+
+# -- plain-text helpers (shared with calcml.cli) ---------------------------------------
+
+
+def format_number(value: float) -> str:
+    """A float as people read it: 12 significant digits, no ``.0``, no ``-0``.
+
+    >>> format_number(4.0), format_number(2.223244275484), format_number(-0.0)
+    ('4', '2.22324427548', '0')
+    """
+    text = f"{float(value):.12g}"
+    return "0" if text == "-0" else text
+
+
+def point_text(point: Mapping[str, float]) -> str:
+    """``{"x": 1, "y": 2}`` as ``x=1, y=2``.
+
+    >>> point_text({"x": 1.0, "y": 2.5})
+    'x=1, y=2.5'
+    """
+    return ", ".join(f"{name}={format_number(v)}" for name, v in point.items())
+
+
+def column_alignment(numeric: bool | Sequence[bool], n: int) -> list[bool]:
+    """Which of ``n`` columns hold numbers: one flag for all, or one flag per column."""
+    return [numeric] * n if isinstance(numeric, bool) else list(numeric)
+
+
+def matrix_lines(
+    cells: Sequence[Sequence[str]],
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    numeric: bool | Sequence[bool] = False,
+    indent: str = "  ",
+) -> list[str]:
+    """An aligned text table: a header of column labels, then one labelled line per row.
+
+    Numbers are right-aligned (so their digits line up), expressions left-aligned;
+    ``numeric`` says which columns hold numbers (one flag for all, or one per column).
+
+    >>> print("\\n".join(matrix_lines([["4", "2"], ["2", "12"]], ["x", "y"], ["x", "y"],
+    ...                               numeric=True)))
+         x   y
+      x  4   2
+      y  2  12
+    """
+    label_width = max((len(r) for r in row_labels), default=0)
+    widths = [max([len(c)] + [len(row[j]) for row in cells]) for j, c in enumerate(col_labels)]
+    right = column_alignment(numeric, len(col_labels))
+
+    def line(texts: Sequence[str]) -> str:
+        return "  ".join(
+            t.rjust(w) if r else t.ljust(w) for t, w, r in zip(texts, widths, right, strict=True)
+        )
+
+    lines = [(indent + " " * label_width + "  " + line(col_labels)).rstrip()]
+    for label, row in zip(row_labels, cells, strict=True):
+        body = line(row)
+        lines.append(f"{indent}{label.ljust(label_width)}  {body}".rstrip())
+    return lines
+
+
+def text_cells(matrix: Any) -> list[list[str]]:
+    """The entries of a SymPy matrix as plain text, row by row."""
+    return [[to_text(e) for e in matrix.row(i)] for i in range(matrix.rows)]
+
+
+def number_cells(array: np.ndarray) -> list[list[str]]:
+    """The entries of a 2-D array as formatted numbers, row by row."""
+    return [[format_number(v) for v in row] for row in np.atleast_2d(array)]
+
+
+# -- the tour ----------------------------------------------------------------------------
+
+
+@dataclass
+class Tour:
+    """What a section needs: where to save figures, whether to, and how to print."""
+
+    out: Path
+    plots: bool
+    echo: Echo
+    saved: list[Path] = field(default_factory=list)
+
+    def topic(self, title: str) -> None:
+        """A sub-heading inside a part."""
+        self.echo("")
+        self.echo(f"-- {title} --")
+
+    def lines(self, text: str) -> None:
+        for line in text.splitlines():
+            self.echo(line)
+
+    def matrix(
+        self,
+        cells: Sequence[Sequence[str]],
+        row_labels: Sequence[str],
+        col_labels: Sequence[str],
+        numeric: bool | Sequence[bool] = False,
+    ) -> None:
+        for line in matrix_lines(cells, row_labels, col_labels, numeric):
+            self.echo(line)
+
+    def figure(self, name: str, make: Callable[[Any], Any], caption: str) -> None:
+        """Make a figure with ``make(calcml.plots)`` and save it as ``out/name``."""
+        if not self.plots:
+            return
+        from . import plots  # imported late: matplotlib is only needed for figures
+
+        path = plots.save(make(plots), self.out / name)
+        self.saved.append(path)
+        self.echo(f"figure: {path}  ({caption})")
+
+
+Section = Callable[[Tour], None]
+
+#: The parts of the tour, in course order: (title, section function).
+SECTIONS: list[tuple[str, Section]] = []
+
+
+def section(title: str) -> Callable[[Section], Section]:
+    """Decorator: append a section function to the tour under ``title``."""
+
+    def register(func: Section) -> Section:
+        SECTIONS.append((title, func))
+        return func
+
+    return register
+
+
+def header(number: int, title: str) -> str:
+    """The header line of part ``number``, e.g. ``== Part 1: What is calculus ==``."""
+    return f"== Part {number}: {title} =="
+
+
+# -- Part 1 ------------------------------------------------------------------------------
+
+RULE_EXAMPLES = [
+    ("The sum rule", "x^3 + sin(x)"),
+    ("The power rule", "x^5"),
+    ("The product rule", "x^2 sin(x)"),
+    ("The chain rule", "sin(x^2)"),
+    ("The quotient rule", "sin(x)/x"),
+    ("An exponential a^x", "2^x"),
+    ("x to the power x", "x^x"),
+]
+
+
+@section("What is calculus")
+def what_is_calculus(tour: Tour) -> None:
+    """Slope as rise over run, the derivative as a limit, and the rules of differentiation."""
+    from . import numeric
+
+    tour.topic("Rise over run: the slope of f(x) = x^2 between x = 3 and x = 3 + run")
+    table = numeric.secant_slopes("x^2", 3, (1, 0.5, 0.25, 0.1, 0.01, 0.001))
+    tour.lines(str(table))
+    exact = derivative("x^2", "x", at=3)
+    tour.echo(
+        f"As the run shrinks, rise/run tends to the derivative: "
+        f"d/dx x^2 = {to_text(exact.result)}, which is {format_number(exact.value)} "
+        f"at x = 3."
+    )
+    tour.figure(
+        "01-secant.png",
+        lambda p: p.secant("x^2", 3),
+        "secant lines of x^2 at x = 3 closing in on the tangent",
+    )
+
+    for title, text in RULE_EXAMPLES:
+        tour.topic(f"{title}: d/dx [{text}]")
+        tour.lines(derivative(text, "x").explain())
+
+    tour.topic("The derivative is a function too")
+    tour.echo("f(x) = x^2 sin(x) and f'(x) drawn together: f' is zero where f turns.")
+    tour.figure(
+        "02-function-and-derivative.png",
+        lambda p: p.function_and_derivative("x^2 sin(x)", window=(-5, 5)),
+        "f(x) = x^2 sin(x) and its derivative",
+    )
+
+
+# -- Part 2 ------------------------------------------------------------------------------
+
+F2 = "x^2 y + sin(x y)"
+POINT2 = {"x": 1.0, "y": 2.0}
+
+
+@section("Multivariate calculus")
+def multivariate_calculus(tour: Tour) -> None:
+    """Partial derivatives, gradient, Jacobian, Hessian, total derivative, checking answers."""
+    f = parse(F2)
+    names = ["x", "y"]
+    tour.echo(f"f(x, y) = {to_text(f)}")
+
+    for var in names:
+        tour.topic(f"Partial derivative ∂f/∂{var}: the other variable held constant")
+        tour.lines(partial(f, var).explain())
+
+    tour.topic("The gradient ∇f: the partial derivatives in a column")
+    grad = gradient(f, names)
+    grad_at = gradient(f, names, at=POINT2)
+    tour.matrix(
+        [[to_text(g), format_number(v)] for g, v in zip(grad, grad_at, strict=True)],
+        [f"∂f/∂{v}" for v in names],
+        ["∇f", f"at {point_text(POINT2)}"],
+        numeric=[False, True],
+    )
+    tour.echo("The gradient points uphill, the way f grows fastest.")
+
+    tour.topic("The Jacobian of the map (u, v) = (x^2 y, 5x + sin(y))")
+    fs = ["x^2 y", "5x + sin(y)"]
+    tour.matrix(text_cells(jacobian(fs, names)), ["∂u", "∂v"], [f"∂{v}" for v in names])
+    tour.echo(f"at {point_text(POINT2)}:")
+    tour.matrix(
+        number_cells(jacobian(fs, names, at=POINT2)),
+        ["∂u", "∂v"],
+        [f"∂{v}" for v in names],
+        numeric=True,
+    )
+
+    tour.topic("The Hessian: all second partial derivatives of f")
+    tour.matrix(text_cells(hessian(f, names)), names, names)
+    tour.echo(f"at {point_text(POINT2)}:")
+    tour.matrix(number_cells(hessian(f, names, at=POINT2)), names, names, numeric=True)
+
+    tour.topic("Total derivative along a path: f = x^2 y with x = t - 1, y = t^2")
+    total = total_derivative("x^2 y", {"x": "t - 1", "y": "t^2"}, "t", at=2)
+    tour.lines(total.explain())
+
+    tour.topic("Evaluating at a point with at=")
+    for var in names:
+        d = partial(f, var, at=POINT2)
+        tour.echo(
+            f"∂f/∂{var} = {to_text(d.result)}, at {point_text(POINT2)}: {format_number(d.value)}"
+        )
+
+    tour.topic("Checking a learner's answer for ∂f/∂x with equivalent()")
+    expected = partial(f, "x").result
+    for answer in ("2x y + y cos(x y)", "2x y + cos(x y)"):
+        verdict = "correct" if equivalent(answer, expected) else "not the same function"
+        tour.echo(f"{answer!r}: {verdict}")
+
+    tour.topic("Figures")
+    tour.figure(
+        "03-contour-gradient.png",
+        lambda p: p.contour_gradient(F2, point=(POINT2["x"], POINT2["y"])),
+        "contours of f with gradient arrows, the point (1, 2) marked",
+    )
+    tour.figure("04-surface.png", lambda p: p.surface(F2), "f as a 3-D surface")
+
+
+# -- running -----------------------------------------------------------------------------
+
+
+def run_tour(out: Path = DEFAULT_OUT, plots: bool = True, echo: Echo = print) -> list[Path]:
+    """Walk through every part of the syllabus so far, printing results and saving figures.
+
+    Parameters
+    ----------
+    out : Path
+        The folder for figures (created if missing; only when ``plots`` is true).
+    plots : bool
+        Whether to draw and save figures.
+    echo : callable
+        Called with each line of text (``print`` by default).
+
+    Returns
+    -------
+    list of Path
+        The figures saved, in order.
+
+    Examples
+    --------
+    >>> lines = []
+    >>> run_tour(plots=False, echo=lines.append)
+    []
+    >>> lines[-1]
+    'Figures were not drawn (plots off).'
+    """
+    out = Path(out)
+    if plots:
+        out.mkdir(parents=True, exist_ok=True)
+    tour = Tour(out=out, plots=plots, echo=echo)
+    echo("calcml tour: the syllabus so far, on built-in examples.")
+    for number, (title, run) in enumerate(SECTIONS, start=1):
+        echo("")
+        echo(header(number, title))
+        run(tour)
+    echo("")
+    if plots:
+        echo(f"{len(tour.saved)} figures saved in {out}")
+    else:
+        echo("Figures were not drawn (plots off).")
+    return tour.saved
