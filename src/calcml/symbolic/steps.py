@@ -9,8 +9,8 @@ differentiating them.
 >>> d = cm.derivative("x^2*sin(x)", "x")
 >>> d.steps.rule
 'product'
->>> print(d.explain().splitlines()[0])
-1. d/dx [x^2*sin(x)]: product rule. (u·v)' = u'·v + u·v' ...
+>>> print(d.explain().splitlines()[1])
+1. d/dx [x^2*sin(x)]: product rule. (u·v)' = u'·v + u·v': ...
 """
 
 from __future__ import annotations
