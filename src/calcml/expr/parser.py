@@ -18,13 +18,12 @@ import threading
 from importlib import resources
 
 import sympy
-from lark import Lark, Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark import Lark
 from lark.lexer import Lexer
 
 from ..budget import budgeted
 from ..errors import LimitError, ParseError
-from .tokens import MAX_NESTING, tokenize
+from .tokens import MAX_NESTING, Token, tokenize
 
 MAX_EXPONENT = 1000  # largest |n| in base^n for a symbolic base: (x+1)^1000 is fine
 MAX_DIGITS = 5000  # largest exact number a power may produce, in decimal digits
@@ -58,6 +57,8 @@ FUNCTION_TABLE: dict[str, tuple[object, tuple[int, ...]]] = {
 # sin^-1(x) is how many people write arcsin(x).
 _INVERSES = {"sin": sympy.asin, "cos": sympy.acos, "tan": sympy.atan}
 _CONSTANTS = {"e": sympy.E, "pi": sympy.pi}
+# What SymPy gives for csc(0), log(0), ...: refused, since no real number is meant.
+_UNDEFINED = (sympy.zoo, sympy.oo, -sympy.oo, sympy.nan)
 
 _TERMINAL_NAMES = {
     "NUMBER": "a number",
@@ -85,7 +86,7 @@ class _TokenList(Lexer):
         pass
 
     def lex(self, data: list[Token], parser_state: object = None):  # type: ignore[override]
-        return iter(data)
+        raise NotImplementedError("calcml runs lark's parse table with its own driver")
 
 
 class _Build:
@@ -113,7 +114,9 @@ class _Build:
                 c[0].start_pos,
             )
         if "." in literal or exponent:
-            return sympy.Float(literal)
+            # Double precision, whatever the number of digits (SymPy would size the
+            # precision from the text: 1e300 would carry 1,003 bits).
+            return sympy.Float(literal, 15)
         return sympy.Integer(literal)
 
     def name(self, c: list) -> sympy.Expr:
@@ -146,7 +149,7 @@ class _Build:
         return c[0] * c[2]
 
     def div(self, c: list) -> sympy.Expr:
-        if c[2].is_zero:  # 0 and 0.0 alike (SymPy's Float(0) != 0)
+        if _is_number_zero(c[2]):
             raise ParseError("Division by zero", self.text, c[1].start_pos)
         return c[0] / c[2]
 
@@ -157,7 +160,10 @@ class _Build:
         return c[1]
 
     def pow(self, c: list) -> sympy.Expr:
-        return safe_power(c[0], c[2], self.text, c[1].start_pos)
+        value = safe_power(c[0], c[2], self.text, c[1].start_pos)
+        if c[0].is_number and c[2].is_number:
+            return _real_constant(value, f"({c[0]})^({c[2]})", self.text, c[1].start_pos)
+        return value
 
     def factorial(self, c: list) -> sympy.Expr:
         return _factorial(c[0], self.text, c[1].start_pos)
@@ -170,7 +176,8 @@ class _Build:
         func, caret, power, args = c[0], c[1], c[2], c[4]
         if power == -1:
             if func.value in _INVERSES and len(args) == 1:
-                return _INVERSES[func.value](args[0])
+                value = _INVERSES[func.value](args[0])
+                return self._checked(func, value, args, f"{func.value}^-1")
             raise ParseError(
                 f"{func.value}^-1(...) is ambiguous; write 1/{func.value}(...) or the inverse "
                 "function by name",
@@ -193,9 +200,40 @@ class _Build:
             return _abs(args[0])
         if func.value == "factorial":
             return _factorial(args[0], self.text, func.start_pos)
-        if func.value == "log" and len(args) == 2 and args[1] in (0, 1):
-            raise ParseError("A logarithm's base cannot be 0 or 1", self.text, func.start_pos)
-        return constructor(*args)  # type: ignore[operator]
+        if func.value == "log" and len(args) == 2:
+            return self._log_base(func, *args)
+        return self._checked(func, constructor(*args), args)  # type: ignore[operator]
+
+    def _log_base(self, func: Token, value: sympy.Expr, base: sympy.Expr) -> sympy.Expr:
+        """log(x, b) = ln(x)/ln(b), for a base b > 0 other than 1."""
+        if base in (0, 1) or (base.is_number and base.is_positive is False):
+            raise ParseError(
+                "A logarithm's base must be positive and not 1", self.text, func.start_pos
+            )
+        return self._checked(func, sympy.log(value), [value]) / sympy.log(base)
+
+    def _checked(self, func: Token, value: sympy.Expr, args: list, name: str = "") -> sympy.Expr:
+        if all(a.is_number for a in args):
+            shown = ", ".join(str(a) for a in args)
+            where = f"{name or func.value}({shown})"
+            return _real_constant(value, where, self.text, func.start_pos)
+        return value
+
+
+def _real_constant(value: sympy.Expr, shown: str, text: str, position: int) -> sympy.Expr:
+    """``value``, unless it is a constant that is undefined or not real: calcml does real
+    calculus, so csc(0), sqrt(-1) and asin(2) are mistakes, not complex numbers."""
+    if value in _UNDEFINED:
+        raise ParseError(f"{shown} is undefined", text, position)
+    if value.is_extended_real is False:
+        raise ParseError(f"{shown} is not a real number", text, position)
+    return value
+
+
+def _is_number_zero(value: sympy.Expr) -> bool:
+    """0 or 0.0, decided without SymPy's assumption system (slow on big expressions);
+    SymPy folds x - x to 0, so a symbolic zero denominator is caught too."""
+    return bool(value.is_Number and not value)
 
 
 def _abs(arg: sympy.Expr) -> sympy.Expr:
@@ -228,7 +266,7 @@ def safe_power(
             "power of an expression; expanding it would not finish",
             position,
         )
-    if base.is_zero and exponent.is_Number and exponent.is_negative:
+    if _is_number_zero(base) and exponent.is_Number and exponent.is_negative:
         raise ParseError("0 to a negative power is a division by zero", text, position or 0)
     return sympy.Pow(base, exponent)
 
@@ -261,7 +299,7 @@ class _Driver:
     driver loop looks each reduction's callback up by hashing a ``Rule`` object, which
     makes it several microseconds a token; this loop runs the same table with the
     callbacks resolved once, so a 100-character formula parses well under a
-    millisecond. Error reporting uses the same ``UnexpectedToken`` as lark.
+    millisecond.
     """
 
     def __init__(self, grammar: str) -> None:
@@ -275,7 +313,8 @@ class _Driver:
         self.states: dict[int, dict[str, tuple[bool, object]]] = {}
         for state, actions in table.states.items():
             row = {}
-            for symbol, (action, arg) in actions.items():
+            for key, (action, arg) in actions.items():
+                symbol = str(key)  # plain str keys: lark's Token keys compare slowly
                 if action.name == "Shift":
                     row[symbol] = (True, arg)
                     continue
@@ -290,21 +329,22 @@ class _Driver:
         size = len(rule.expansion)  # type: ignore[attr-defined]
         name = rule.alias or rule.origin.name  # type: ignore[attr-defined]
         if rule.options.expand1 and size == 1 and not rule.alias:  # type: ignore[attr-defined]
-            return size, rule.origin.name, _first  # type: ignore[attr-defined]
+            return size, str(rule.origin.name), _first  # type: ignore[attr-defined]
         method = getattr(build, name)
-        return size, rule.origin.name, method  # type: ignore[attr-defined]
+        return size, str(rule.origin.name), method  # type: ignore[attr-defined]
 
-    def parse(self, tokens: list[Token]) -> sympy.Expr:
+    def parse(self, tokens: list[Token], length: int) -> sympy.Expr:
+        """Run the automaton over ``tokens`` (of a text ``length`` long)."""
         states, reductions = self.states, self.reductions
         stack = [self.start]
         values: list = []
-        end = Token("$END", "", start_pos=tokens[-1].end_pos if tokens else 0)
+        end = Token("$END", "", length)
         for token in [*tokens, end]:
             while True:
                 action = states[stack[-1]].get(token.type)
                 if action is None:
                     expected = {s for s in states[stack[-1]] if s.isupper()}
-                    raise UnexpectedToken(token, expected)
+                    raise _Unexpected(token, expected)
                 shift, arg = action
                 if shift:
                     stack.append(arg)  # type: ignore[arg-type]
@@ -319,6 +359,15 @@ class _Driver:
                 if token is end and stack[-1] == self.end:
                     return values[-1]
         raise AssertionError("the LALR table accepted no input")  # pragma: no cover
+
+
+class _Unexpected(Exception):
+    """The parser met ``token`` where only the terminals in ``expected`` could stand."""
+
+    def __init__(self, token: Token, expected: set[str]) -> None:
+        super().__init__(token.type)
+        self.token = token
+        self.expected = expected
 
 
 def _first(children: list) -> object:
@@ -347,21 +396,16 @@ def _expected(names: set[str]) -> str:
     return ", ".join(shown[:-1]) + (" or " if len(shown) > 1 else "") + shown[-1]
 
 
-def _syntax_error(err: UnexpectedInput, text: str) -> ParseError:
-    if isinstance(err, UnexpectedToken):
-        token = err.token
-        position = len(text) if token.type == "$END" else token.start_pos
-        if "LPAR" in err.expected and err.expected <= {"LPAR", "CARET"}:
-            # Only "(" could follow: a function name without its brackets (sin x).
-            message = "A function name must be followed by its argument in brackets, as in sin(x)"
-        elif token.type == "$END":
-            message = f"The expression ends too early: expected {_expected(err.expected)}"
-        else:
-            message = f"Unexpected {_describe(token, text)}: expected {_expected(err.expected)}"
-        return ParseError(message, text, position)
-    if isinstance(err, UnexpectedCharacters):  # pragma: no cover - our lexer raises its own
-        return ParseError("Unexpected character", text, err.pos_in_stream)
-    return ParseError(str(err), text, 0)  # pragma: no cover
+def _syntax_error(err: _Unexpected, text: str) -> ParseError:
+    token = err.token
+    if "LPAR" in err.expected and err.expected <= {"LPAR", "CARET"}:
+        # Only "(" could follow: a function name without its brackets (sin x).
+        message = "A function name must be followed by its argument in brackets, as in sin(x)"
+    elif token.type == "$END":
+        message = f"The expression ends too early: expected {_expected(err.expected)}"
+    else:
+        message = f"Unexpected {_describe(token, text)}: expected {_expected(err.expected)}"
+    return ParseError(message, text, token.start_pos)
 
 
 def _depth(expr: sympy.Basic) -> int:
@@ -415,8 +459,8 @@ def parse(text: str) -> sympy.Expr:
     tokens = tokenize(text)
     try:
         _Build._local.text = text
-        expr = _PARSER.parse(tokens)
-    except UnexpectedInput as err:
+        expr = _PARSER.parse(tokens, len(text))
+    except _Unexpected as err:
         raise _syntax_error(err, text) from None
     except RecursionError:
         raise LimitError(f"the expression is nested more than {MAX_NESTING} deep") from None
@@ -424,4 +468,6 @@ def parse(text: str) -> sympy.Expr:
     # only long inputs can be too deep; skip the walk for the rest.
     if 2 * len(tokens) + 1 > MAX_NESTING and _depth(expr) > MAX_NESTING:
         raise LimitError(f"the expression is nested more than {MAX_NESTING} deep")
+    if expr.has(*_UNDEFINED, sympy.I):  # a safety net: each constant was checked as built
+        raise ParseError("The expression has an undefined or non-real constant", text, 0)
     return expr

@@ -13,7 +13,10 @@ to the same expression, so a learner can copy an answer and type it in again.
 
 from __future__ import annotations
 
+import math
+
 import sympy
+from mpmath import libmp as mlib
 from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
@@ -23,14 +26,15 @@ class _TextPrinter(StrPrinter):
     """SymPy's str printer, speaking the calcml language: ^, |x|, e, log."""
 
     def _print_Pow(self, expr: sympy.Pow, rational: bool = False) -> str:
-        base, exponent = expr.as_base_exp()
+        base, exponent = expr.base, expr.exp  # not as_base_exp(): it turns (1/2)^x into 2^-x
         if exponent == sympy.S.Half:
             return f"sqrt({self._print(base)})"
         if exponent.is_Number and exponent.is_negative:
             # 1/x^2 rather than x^(-2), as people write it
             positive = base if exponent == -1 else sympy.Pow(base, -exponent, evaluate=False)
             return f"1/{self.parenthesize(positive, PRECEDENCE['Mul'], strict=True)}"
-        base_text = self.parenthesize(base, PRECEDENCE["Pow"], strict=True)
+        # strict=False: a power as a base keeps its brackets, (x^2)^x and (1/x)^(3/2)
+        base_text = self.parenthesize(base, PRECEDENCE["Pow"], strict=False)
         if (exponent.is_Integer and exponent.is_positive) or exponent.is_Symbol:
             exp_text = self._print(exponent)
         else:
@@ -52,11 +56,14 @@ class _TextPrinter(StrPrinter):
         return "I"
 
     def _print_Float(self, expr: sympy.Float) -> str:
-        text = sympy.Float(expr, 15).__str__()
-        if "." in text and "e" not in text:
-            text = text.rstrip("0")
-            text += "0" if text.endswith(".") else ""
-        return text
+        if expr._prec == 53:
+            as_double = float(expr)
+            if math.isfinite(as_double) and (as_double != 0 or expr.is_zero):
+                # Python's shortest text that reads back to the very same number.
+                return repr(as_double)
+            # Beyond the range of a double (1e-750): 17 digits read back exactly.
+            return mlib.to_str(expr._mpf_, 17)
+        return StrPrinter._print_Float(self, expr)
 
 
 _TEXT = _TextPrinter({"order": None})

@@ -21,10 +21,18 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
-
-from lark import Token
+from typing import NamedTuple
 
 from ..errors import LimitError, ParseError
+
+
+class Token(NamedTuple):
+    """One token: its grammar terminal name, its text, and where it starts."""
+
+    type: str
+    value: str
+    start_pos: int
+
 
 MAX_LENGTH = 2000
 MAX_NESTING = 100
@@ -122,7 +130,6 @@ def _greek_name(name: str) -> str:
 
 def _raw_tokens(text: str) -> Iterator[Token]:
     """Split text into tokens, without implicit multiplication or bar roles."""
-    new = Token.__new__  # the plain constructor; lark's keyword shim costs a third more
     pos, n = 0, len(text)
     while pos < n:
         match = _SCANNER.match(text, pos)
@@ -130,17 +137,17 @@ def _raw_tokens(text: str) -> Iterator[Token]:
             raise ParseError(f"Unexpected character {text[pos]!r}", text, pos)
         kind, value = match.lastgroup, match.group()
         if kind == "number":
-            yield new(Token, "NUMBER", value, pos)
+            yield Token("NUMBER", value, pos)
         elif kind == "name":
             if value in FUNCTIONS:
-                yield new(Token, "FUNC", value, pos)
+                yield Token("FUNC", value, pos)
             else:
-                yield new(Token, "NAME", "pi" if value == "π" else _greek_name(value), pos)
+                yield Token("NAME", "pi" if value == "π" else _greek_name(value), pos)
         elif kind == "symbol":
-            yield new(Token, _SYMBOLS[value], "sqrt" if value == "√" else value, pos)
+            yield Token(_SYMBOLS[value], "sqrt" if value == "√" else value, pos)
         elif kind == "superscript":
-            yield new(Token, "CARET", "^", pos)
-            yield new(Token, "NUMBER", "".join(_SUPERSCRIPTS[c] for c in value), pos)
+            yield Token("CARET", "^", pos)
+            yield Token("NUMBER", "".join(_SUPERSCRIPTS[c] for c in value), pos)
         pos = match.end()
 
 
@@ -249,7 +256,7 @@ def tokenize(text: str) -> list[Token]:
                     text,
                     token.start_pos,
                 )
-            implicit = Token("IMPLICIT", "", start_pos=token.start_pos)
+            implicit = Token("IMPLICIT", "", token.start_pos)
             nesting.see(implicit, previous)
             tokens.append(implicit)
         nesting.see(token, previous)
@@ -267,4 +274,4 @@ def _bar_role(token: Token, opened: list[Token], previous: Token | None) -> Toke
         and previous is not None
         and previous.type in _OPERAND_END
     )
-    return Token("RBAR" if closes else "LBAR", "|", start_pos=token.start_pos)
+    return Token("RBAR" if closes else "LBAR", "|", token.start_pos)

@@ -110,6 +110,8 @@ def derivative(
     expr = as_expr(f)
     x = single_variable(expr, var)
     d = _derive(expr, x, order)
+    if at is None:
+        return d
     return _evaluate_derivation(d, at, _point_variables(expr, x, at))
 
 

