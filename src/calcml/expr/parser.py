@@ -310,6 +310,7 @@ class _Driver:
         self.end = table.end_states["start"]
         rules: dict[object, int] = {}
         self.reductions: list[tuple[int, str, object]] = []
+        self._units: dict[tuple[int, int, str], int] = {}
         self.states: dict[int, dict[str, tuple[bool, object]]] = {}
         for state, actions in table.states.items():
             row = {}
@@ -324,6 +325,22 @@ class _Driver:
                 row[symbol] = (False, rules[arg])
             self.states[state] = row
 
+    def _after_units(self, below: int, top: int, kind: str, origin: str) -> int:
+        key = (below, top, kind)
+        state = self._units.get(key)
+        if state is None:
+            state = self.states[below][origin][1]  # type: ignore[assignment]
+            while True:
+                action = self.states[state].get(kind)  # type: ignore[index]
+                if action is None or action[0]:
+                    break
+                _, origin, method = self.reductions[action[1]]  # type: ignore[index]
+                if method is not _first:
+                    break
+                state = self.states[below][origin][1]  # type: ignore[assignment]
+            self._units[key] = state
+        return state  # type: ignore[return-value]
+
     @staticmethod
     def _reduction(rule: object, build: _Build) -> tuple[int, str, object]:
         size = len(rule.expansion)  # type: ignore[attr-defined]
@@ -335,13 +352,14 @@ class _Driver:
 
     def parse(self, tokens: list[Token], length: int) -> sympy.Expr:
         """Run the automaton over ``tokens`` (of a text ``length`` long)."""
-        states, reductions = self.states, self.reductions
+        states, reductions, end_state = self.states, self.reductions, self.end
         stack = [self.start]
         values: list = []
         end = Token("$END", "", length)
         for token in [*tokens, end]:
+            kind = token.type
             while True:
-                action = states[stack[-1]].get(token.type)
+                action = states[stack[-1]].get(kind)
                 if action is None:
                     expected = {s for s in states[stack[-1]] if s.isupper()}
                     raise _Unexpected(token, expected)
@@ -351,12 +369,18 @@ class _Driver:
                     values.append(token)
                     break
                 size, origin, method = reductions[arg]  # type: ignore[index]
-                children = values[-size:]
-                del values[-size:]
-                del stack[-size:]
-                values.append(method(children))  # type: ignore[operator]
-                stack.append(states[stack[-1]][origin][1])  # type: ignore[arg-type]
-                if token is end and stack[-1] == self.end:
+                if method is _first:
+                    # Unit rules (atom -> postfix -> ... -> sum): the value stays, only the
+                    # state changes. Most reductions are these; a run of them depends only
+                    # on the two states on top and the lookahead, so it is memoised.
+                    stack[-1] = self._after_units(stack[-2], stack[-1], kind, origin)
+                else:
+                    children = values[-size:]
+                    del values[-size:]
+                    del stack[-size:]
+                    values.append(method(children))  # type: ignore[operator]
+                    stack.append(states[stack[-1]][origin][1])  # type: ignore[arg-type]
+                if token is end and stack[-1] == end_state:
                     return values[-1]
         raise AssertionError("the LALR table accepted no input")  # pragma: no cover
 
@@ -408,17 +432,6 @@ def _syntax_error(err: _Unexpected, text: str) -> ParseError:
     return ParseError(message, text, token.start_pos)
 
 
-def _depth(expr: sympy.Basic) -> int:
-    """Depth of an expression tree, without recursion."""
-    deepest = 0
-    stack = [(expr, 1)]
-    while stack:
-        node, level = stack.pop()
-        deepest = max(deepest, level)
-        stack.extend((arg, level + 1) for arg in node.args)
-    return deepest
-
-
 @budgeted
 def parse(text: str) -> sympy.Expr:
     """Parse maths as people type it into a SymPy expression.
@@ -464,10 +477,6 @@ def parse(text: str) -> sympy.Expr:
         raise _syntax_error(err, text) from None
     except RecursionError:
         raise LimitError(f"the expression is nested more than {MAX_NESTING} deep") from None
-    # Each token adds at most two levels to the tree (x/y is Mul(x, Pow(y, -1))), so
-    # only long inputs can be too deep; skip the walk for the rest.
-    if 2 * len(tokens) + 1 > MAX_NESTING and _depth(expr) > MAX_NESTING:
-        raise LimitError(f"the expression is nested more than {MAX_NESTING} deep")
     if expr.has(*_UNDEFINED, sympy.I):  # a safety net: each constant was checked as built
         raise ParseError("The expression has an undefined or non-real constant", text, 0)
     return expr

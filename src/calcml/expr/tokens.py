@@ -108,6 +108,10 @@ _SCANNER = re.compile(
 )
 _OPERAND_END = frozenset({"NUMBER", "NAME", "RPAR", "RBAR", "BANG"})
 _OPERAND_START = frozenset({"NUMBER", "NAME", "FUNC", "LPAR", "LBAR"})
+_OPENERS = frozenset({"LPAR", "LBAR"})
+_CLOSERS = frozenset({"RPAR", "RBAR"})
+_SIGNS = frozenset({"PLUS", "MINUS"})
+_LOOSER = frozenset({"PLUS", "MINUS", "STAR", "SLASH", "IMPLICIT", "COMMA"})
 
 
 def _greek_name(name: str) -> str:
@@ -164,21 +168,26 @@ class _Nesting:
         self.text = text
         self.opened: list[Token] = []  # "(" and "|" not closed yet, innermost last
         self.chains = [0]  # open right-associative levels, one count per bracket level
+        self.depth = 0  # brackets + (chain + 1) for each open chain: x^x^x is 3 deep
 
     def see(self, token: Token, previous: Token | None) -> None:
         kind = token.type
-        if kind in ("LPAR", "LBAR"):
+        chains = self.chains
+        if kind in _OPENERS:
             self.opened.append(token)
-            self.chains.append(0)
-        elif kind in ("RPAR", "RBAR"):
+            chains.append(0)
+            self.depth += 1
+        elif kind in _CLOSERS:
             self._close(token)
         elif kind == "CARET" or (
-            kind in ("MINUS", "PLUS") and (previous is None or previous.type not in _OPERAND_END)
+            kind in _SIGNS and (previous is None or previous.type not in _OPERAND_END)
         ):
-            self.chains[-1] += 1
-        elif kind in ("PLUS", "MINUS", "STAR", "SLASH", "IMPLICIT", "COMMA"):
-            self.chains[-1] = 0
-        if len(self.opened) + sum(self.chains) > MAX_NESTING:
+            self.depth += 1 if chains[-1] else 2
+            chains[-1] += 1
+        elif kind in _LOOSER and chains[-1]:
+            self.depth -= chains[-1] + 1
+            chains[-1] = 0
+        if self.depth > MAX_NESTING:
             raise LimitError(
                 f"the expression is nested more than {MAX_NESTING} deep", token.start_pos
             )
@@ -189,7 +198,8 @@ class _Nesting:
             what = "an open '|'" if self.opened else "a matching '('"
             raise ParseError(f"')' without {what}", self.text, token.start_pos)
         self.opened.pop()
-        self.chains.pop()
+        chain = self.chains.pop()
+        self.depth -= 1 + (chain + 1 if chain else 0)
 
     def finish(self) -> None:
         if self.opened:
