@@ -157,10 +157,11 @@ def test_slopes_converge_to_the_derivative(f: str, x0: float, d1: float, d2: flo
 
 @settings(max_examples=40, deadline=None)
 @given(
-    a=st.floats(-10, 10, allow_nan=False),
-    b=st.floats(-10, 10, allow_nan=False),
-    c=st.floats(-10, 10, allow_nan=False),
-    x0=st.floats(-10, 10, allow_nan=False),
+    # Subnormal coefficients underflow to 0 in the rise: a fact of floats, not of secants.
+    a=st.floats(-10, 10, allow_nan=False, allow_subnormal=False),
+    b=st.floats(-10, 10, allow_nan=False, allow_subnormal=False),
+    c=st.floats(-10, 10, allow_nan=False, allow_subnormal=False),
+    x0=st.floats(-10, 10, allow_nan=False, allow_subnormal=False),
     h=st.sampled_from([1.0, 0.5, 0.1, 0.01, 0.001, -0.25]),
 )
 def test_quadratic_secant_slope(a: float, b: float, c: float, x0: float, h: float) -> None:
