@@ -114,22 +114,26 @@ _SIGNS = frozenset({"PLUS", "MINUS"})
 _LOOSER = frozenset({"PLUS", "MINUS", "STAR", "SLASH", "IMPLICIT", "COMMA"})
 
 
+def _spelled(char: str) -> str:
+    """θ -> theta, Θ -> Theta, λ -> lambda (Unicode spells it 'lamda')."""
+    uname = unicodedata.name(char)
+    word = uname.rsplit(" ", 1)[-1].lower().replace("lamda", "lambda")
+    return word.capitalize() if "CAPITAL" in uname else word
+
+
+# The plain Greek letters (no accents), which are all that names may contain.
+_GREEK = {
+    char: _spelled(char)
+    for code in [*range(0x391, 0x3AA), *range(0x3B1, 0x3CA)]
+    if (char := chr(code)).isalpha()
+}
+
+
 def _greek_name(name: str) -> str:
     """Spell Greek letters out: θ1 -> theta1, so that names are plain ASCII."""
     if name.isascii():
         return name
-    parts = []
-    for char in name:
-        if char.isascii():
-            parts.append(char)
-            continue
-        uname = unicodedata.name(char, "")
-        if uname.startswith(("GREEK SMALL LETTER ", "GREEK CAPITAL LETTER ")):
-            word = uname.rsplit(" ", 1)[-1].lower().replace("lamda", "lambda")
-            parts.append(word.capitalize() if "CAPITAL" in uname else word)
-        else:
-            parts.append(char)
-    return "".join(parts)
+    return "".join(_GREEK.get(char, char) for char in name)
 
 
 def _raw_tokens(text: str) -> Iterator[Token]:
