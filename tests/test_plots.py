@@ -71,9 +71,8 @@ def test_secant_lines_have_the_secant_slopes(secant_fig: Figure) -> None:
         through_x0_plus_h = y[0] + slope_of(line) * (1 + h - x[0])
         assert through_x0_plus_h == pytest.approx((1 + h) ** 2)
     points = lines(ax, "secant_point")
-    assert [(p.get_xdata()[0], p.get_ydata()[0]) for p in points] == pytest.approx(
-        [(1 + h, (1 + h) ** 2) for h in RUNS]
-    )
+    assert [p.get_xdata()[0] for p in points] == pytest.approx([1 + h for h in RUNS])
+    assert [p.get_ydata()[0] for p in points] == pytest.approx([(1 + h) ** 2 for h in RUNS])
 
 
 def test_secant_tangent_has_the_derivative_slope(secant_fig: Figure) -> None:
