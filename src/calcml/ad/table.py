@@ -1,0 +1,580 @@
+"""The derivative table: every primitive with its VJP and JVP side by side.
+
+Elementwise functions declare one *local derivative* per argument, d(result)/d(arg);
+from it the reverse rule is ``g * local`` and the forward rule ``t * local`` (summing
+away broadcast axes is done by the machinery). The other primitives (sums, products of
+matrices, reshapes, indexing) declare both rules explicitly. Every rule is written with
+these same primitives, so every rule can itself be differentiated.
+
+Non-differentiable points get a documented subgradient, never a NaN without cause:
+``abs`` and ``sign`` have slope 0 at 0; ``maximum``/``minimum`` and the ``max``/``min``
+reductions share the gradient equally between tied arguments; ``clip`` passes the
+gradient at its bounds; ``sqrt`` at 0 has an infinite slope, as it should.
+
+>>> import numpy as np
+>>> sin.fun is np.sin, sin.name
+(True, 'sin')
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import CalcmlError
+from .core import Box, Dual, Primitive, Traced, shape_of, value_of
+
+# -- helpers for writing rules --------------------------------------------------------
+
+
+def _elementwise(name: str, fun: Any, *locals_: Any) -> Primitive:
+    """An elementwise primitive from its local derivatives d(ans)/d(arg_i)."""
+
+    def vjp(local: Any) -> Any:
+        return lambda g, ans, *args, **kw: multiply(g, local(ans, *args, **kw))
+
+    def jvp(local: Any) -> Any:
+        return lambda t, ans, *args, **kw: multiply(t, local(ans, *args, **kw))
+
+    return Primitive(
+        name,
+        fun,
+        elementwise=True,
+        local=locals_,
+        vjps=[vjp(d) if d is not None else None for d in locals_],
+        jvps=[jvp(d) if d is not None else None for d in locals_],
+    )
+
+
+def _batch_axis(axis: Any, ndim: int | None = None) -> Any:
+    """An axis argument for a tangent, which has an extra batch axis in front."""
+    if axis is None:
+        return tuple(range(1, ndim + 1)) if ndim is not None else None
+    if isinstance(axis, tuple):
+        return tuple(a + 1 if a >= 0 else a for a in axis)
+    return axis + 1 if axis >= 0 else axis
+
+
+def _keep(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
+    """Re-insert the reduced axes of a reduction's cotangent, then broadcast to shape."""
+    if not keepdims and axis is not None:
+        axes = axis if isinstance(axis, tuple) else (axis,)
+        kept = list(shape)
+        for a in axes:
+            kept[a % len(shape)] = 1
+        g = reshape(g, tuple(kept))
+    return broadcast_to(g, shape)
+
+
+# -- arithmetic -----------------------------------------------------------------------
+
+add = Primitive(
+    "add",
+    np.add,
+    elementwise=True,
+    vjps=[lambda g, ans, x, y: g, lambda g, ans, x, y: g],
+    jvps=[lambda t, ans, x, y: t, lambda t, ans, x, y: t],
+    local=[lambda ans, x, y: 1.0, lambda ans, x, y: 1.0],
+)
+subtract = Primitive(
+    "subtract",
+    np.subtract,
+    elementwise=True,
+    vjps=[lambda g, ans, x, y: g, lambda g, ans, x, y: negative(g)],
+    jvps=[lambda t, ans, x, y: t, lambda t, ans, x, y: negative(t)],
+    local=[lambda ans, x, y: 1.0, lambda ans, x, y: -1.0],
+)
+negative = Primitive(
+    "negative",
+    np.negative,
+    elementwise=True,
+    vjps=[lambda g, ans, x: negative(g)],
+    jvps=[lambda t, ans, x: negative(t)],
+    local=[lambda ans, x: -1.0],
+)
+multiply = _elementwise("multiply", np.multiply, lambda ans, x, y: y, lambda ans, x, y: x)
+divide = _elementwise(
+    "divide",
+    np.true_divide,
+    lambda ans, x, y: divide(1.0, y),
+    lambda ans, x, y: negative(divide(ans, y)),
+)
+
+
+def _power_base(ans: Any, x: Any, y: Any) -> Any:
+    if isinstance(y, int | float) and y == 2:
+        return multiply(2.0, x)  # the common square: no x**1
+    return multiply(y, power(x, subtract(y, 1)))
+
+
+def _power_exponent(ans: Any, x: Any, y: Any) -> Any:
+    # d/dy x^y = x^y ln x, taken as 0 where x <= 0 (there x^y is only defined for
+    # whole y, which do not vary continuously).
+    positive = value_of(x) > 0
+    return multiply(ans, where(positive, log(where(positive, x, 1.0)), 0.0))
+
+
+power = _elementwise("power", np.power, _power_base, _power_exponent)
+square = _elementwise("square", np.square, lambda ans, x: multiply(2.0, x))
+reciprocal = _elementwise("reciprocal", np.reciprocal, lambda ans, x: negative(square(ans)))
+
+# -- elementary functions ---------------------------------------------------------------
+
+exp = _elementwise("exp", np.exp, lambda ans, x: ans)
+expm1 = _elementwise("expm1", np.expm1, lambda ans, x: add(ans, 1.0))
+log = _elementwise("log", np.log, lambda ans, x: reciprocal(x))
+log1p = _elementwise("log1p", np.log1p, lambda ans, x: reciprocal(add(x, 1.0)))
+sqrt = _elementwise("sqrt", np.sqrt, lambda ans, x: divide(0.5, ans))
+sin = _elementwise("sin", np.sin, lambda ans, x: cos(x))
+cos = _elementwise("cos", np.cos, lambda ans, x: negative(sin(x)))
+tan = _elementwise("tan", np.tan, lambda ans, x: add(1.0, square(ans)))
+arcsin = _elementwise(
+    "arcsin", np.arcsin, lambda ans, x: reciprocal(sqrt(subtract(1.0, square(x))))
+)
+arccos = _elementwise(
+    "arccos", np.arccos, lambda ans, x: negative(reciprocal(sqrt(subtract(1.0, square(x)))))
+)
+arctan = _elementwise("arctan", np.arctan, lambda ans, x: reciprocal(add(1.0, square(x))))
+sinh = _elementwise("sinh", np.sinh, lambda ans, x: cosh(x))
+cosh = _elementwise("cosh", np.cosh, lambda ans, x: sinh(x))
+tanh = _elementwise("tanh", np.tanh, lambda ans, x: subtract(1.0, square(ans)))
+# |x|: slope sign(x), 0 at x = 0 (a subgradient).
+absolute = _elementwise("abs", np.abs, lambda ans, x: sign(x))
+sign = _elementwise("sign", np.sign, lambda ans, x: 0.0)
+
+
+def _sigmoid(x: Any) -> Any:
+    # Written so that neither branch overflows: exp of a non-positive number only.
+    x = np.asarray(x, dtype=float)
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+
+
+def _softplus(x: Any) -> Any:
+    x = np.asarray(x, dtype=float)
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+sigmoid = _elementwise("sigmoid", _sigmoid, lambda ans, x: multiply(ans, subtract(1.0, ans)))
+softplus = _elementwise("softplus", _softplus, lambda ans, x: sigmoid(x))
+
+
+def _tie_share(x: Any, y: Any, wins: Any) -> Any:
+    # 1 where this argument wins, 1/2 on a tie (the gradient is shared), else 0.
+    vx, vy = value_of(x), value_of(y)
+    return np.where(wins(vx, vy), 1.0, np.where(vx == vy, 0.5, 0.0))
+
+
+maximum = _elementwise(
+    "maximum",
+    np.maximum,
+    lambda ans, x, y: _tie_share(x, y, np.greater),
+    lambda ans, x, y: _tie_share(y, x, np.greater),
+)
+minimum = _elementwise(
+    "minimum",
+    np.minimum,
+    lambda ans, x, y: _tie_share(x, y, np.less),
+    lambda ans, x, y: _tie_share(y, x, np.less),
+)
+
+
+def _inside(ans: Any, x: Any, lo: Any, hi: Any) -> Any:
+    v = value_of(x)
+    return ((v >= value_of(lo)) & (v <= value_of(hi))).astype(float)
+
+
+clip = _elementwise("clip", np.clip, _inside, None, None)
+where = _elementwise(
+    "where",
+    np.where,
+    None,
+    lambda ans, c, x, y: np.asarray(value_of(c), dtype=bool).astype(float),
+    lambda ans, c, x, y: (~np.asarray(value_of(c), dtype=bool)).astype(float),
+)
+
+# -- shapes -------------------------------------------------------------------------------
+
+
+def _sum_to(x: Any, shape: tuple[int, ...]) -> Any:
+    """Sum x down to ``shape``: the reverse of broadcasting x up from it."""
+    x = np.asarray(x)
+    extra = x.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and x.shape[extra + i] != 1
+    )
+    total = x.sum(axis=axes, keepdims=True) if axes else x
+    return total.reshape(shape)
+
+
+sum_to = Primitive(
+    "sum_to",
+    _sum_to,
+    vjps=[lambda g, ans, x, shape: broadcast_to(g, shape_of(x))],
+    jvps=[lambda t, ans, x, shape: sum_to(t, (shape_of(t)[0], *shape))],
+)
+
+
+def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
+    if np.size(x) == 1:
+        return np.full(shape, x)  # a number spread out: faster than a broadcast view
+    return np.broadcast_to(x, shape)
+
+
+broadcast_to = Primitive(
+    "broadcast_to",
+    _broadcast_to,
+    vjps=[lambda g, ans, x, shape: sum_to(g, shape_of(x))],
+    jvps=[
+        lambda t, ans, x, shape: broadcast_to(
+            reshape(t, (shape_of(t)[0],) + (1,) * (len(shape) - len(shape_of(x))) + shape_of(x)),
+            (shape_of(t)[0], *shape),
+        )
+    ],
+)
+reshape = Primitive(
+    "reshape",
+    lambda x, shape: np.reshape(x, shape),
+    vjps=[lambda g, ans, x, shape: reshape(g, shape_of(x))],
+    jvps=[lambda t, ans, x, shape: reshape(t, (shape_of(t)[0], *np.shape(value_of(ans))))],
+)
+
+
+def _transpose_axes(axes: Any, ndim: int) -> tuple[int, ...]:
+    return tuple(reversed(range(ndim))) if axes is None else tuple(axes)
+
+
+transpose = Primitive(
+    "transpose",
+    lambda x, axes=None: np.transpose(x, axes),
+    vjps=[
+        lambda g, ans, x, axes=None: transpose(
+            g, tuple(np.argsort(_transpose_axes(axes, len(shape_of(x)))))
+        )
+    ],
+    jvps=[
+        lambda t, ans, x, axes=None: transpose(
+            t, (0, *(a + 1 for a in _transpose_axes(axes, len(shape_of(x)))))
+        )
+    ],
+)
+
+
+def _basic(index: Any) -> bool:
+    """Ints, slices, None and Ellipsis only: no entry can be selected twice."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(p, int | slice | type(None)) or p is Ellipsis for p in parts)
+
+
+def _untake(g: Any, index: Any, shape: tuple[int, ...]) -> Any:
+    """Zeros of ``shape`` with ``g`` added at ``index`` (repeated entries add up)."""
+    out = np.zeros(shape, dtype=np.result_type(g, float))
+    if _basic(index):
+        out[index] = g  # much faster than np.add.at, and the same without repeats
+    else:
+        np.add.at(out, index, g)
+    return out
+
+
+def _batch_index(index: Any) -> Any:
+    return (slice(None), *index) if isinstance(index, tuple) else (slice(None), index)
+
+
+getitem = Primitive(
+    "getitem",
+    lambda x, index: x[index],
+    vjps=[lambda g, ans, x, index: untake(g, index, shape_of(x))],
+)
+untake = Primitive(
+    "untake",
+    _untake,
+    vjps=[lambda g, ans, x, index, shape: getitem(g, index)],
+    jvps=[lambda t, ans, x, index, shape: untake(t, _batch_index(index), (shape_of(t)[0], *shape))],
+)
+getitem.jvps = (lambda t, ans, x, index: getitem(t, _batch_index(index)),)
+
+
+def _concat(axis: int, *arrays: Any) -> Any:
+    return np.concatenate(arrays, axis=axis)
+
+
+def _concat_vjp(i: int) -> Any:
+    def rule(g: Any, ans: Any, axis: int, *arrays: Any) -> Any:
+        sizes = [shape_of(a)[axis] for a in arrays]
+        start = sum(sizes[: i - 1])
+        index = [slice(None)] * len(shape_of(ans))
+        index[axis] = slice(start, start + sizes[i - 1])
+        return getitem(g, tuple(index))
+
+    return rule
+
+
+def _concat_jvp(i: int) -> Any:
+    def rule(t: Any, ans: Any, axis: int, *arrays: Any) -> Any:
+        k = shape_of(t)[0]
+        parts = [t if j == i - 1 else np.zeros((k, *shape_of(a))) for j, a in enumerate(arrays)]
+        return concat(_batch_axis(axis), *parts)
+
+    return rule
+
+
+class _Concat(Primitive):
+    """concatenate takes the arrays as separate arguments (so each can be traced)."""
+
+    def __init__(self) -> None:
+        super().__init__("concatenate", _concat)
+
+    def rules_for(self, n: int) -> None:
+        while len(self.vjps) < n + 1:
+            i = len(self.vjps)
+            self.vjps = (*self.vjps, _concat_vjp(i) if i else None)
+            self.jvps = (*self.jvps, _concat_jvp(i) if i else None)
+
+
+concat = _Concat()
+
+
+def concatenate(arrays: Any, axis: int = 0) -> Any:
+    """Join arrays along an existing axis (differentiable)."""
+    arrays = list(arrays)
+    concat.rules_for(len(arrays))
+    return concat(axis, *arrays)
+
+
+def stack(arrays: Any, axis: int = 0) -> Any:
+    """Join arrays along a new axis (differentiable)."""
+    arrays = list(arrays)
+    if not arrays:
+        raise CalcmlError("stack needs at least one array")
+    shape = shape_of(arrays[0])
+    where_ = axis if axis >= 0 else len(shape) + 1 + axis
+    new = (*shape[:where_], 1, *shape[where_:])
+    return concatenate([reshape(a, new) for a in arrays], axis=where_)
+
+
+# -- reductions ---------------------------------------------------------------------------
+
+
+def _reduce_jvp(t: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return sum_(t, axis=_batch_axis(axis, len(shape_of(x))), keepdims=keepdims)
+
+
+sum_ = Primitive(
+    "sum",
+    lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+    vjps=[lambda g, ans, x, axis=None, keepdims=False: _keep(g, shape_of(x), axis, keepdims)],
+    jvps=[_reduce_jvp],
+)
+
+
+def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """The mean (differentiable): a sum divided by the count."""
+    shape = shape_of(x)
+    axes = range(len(shape)) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
+    count = int(np.prod([shape[a] for a in axes]))
+    return divide(sum_(x, axis=axis, keepdims=keepdims), float(count))
+
+
+def _extreme_share(x: Any, ans: Any, axis: Any) -> Any:
+    """Where x attains the reduction's max/min, 1/(number of ties), else 0."""
+    vx = np.asarray(value_of(x))
+    va = np.asarray(value_of(ans))
+    if axis is not None:
+        va = np.expand_dims(va, axis) if va.ndim < vx.ndim else va
+    hit = (vx == va).astype(float)
+    return hit / hit.sum(axis=axis, keepdims=True)
+
+
+def _extreme(name: str, fun: Any) -> Primitive:
+    def vjp(g: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        return multiply(_keep(g, shape_of(x), axis, keepdims), _extreme_share(x, ans, axis))
+
+    def jvp(t: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        share = _extreme_share(x, ans, axis)
+        return sum_(multiply(t, share), axis=_batch_axis(axis, len(shape_of(x))), keepdims=keepdims)
+
+    return Primitive(
+        name,
+        lambda x, axis=None, keepdims=False: fun(x, axis=axis, keepdims=keepdims),
+        vjps=[vjp],
+        jvps=[jvp],
+    )
+
+
+max_ = _extreme("max", np.max)
+min_ = _extreme("min", np.min)
+
+
+def _prod_others(x: Any, axis: Any) -> Any:
+    """Product of all other entries along axis, for each entry (no division by 0)."""
+    x = np.asarray(x, dtype=float)
+    if axis is None:
+        flat = x.ravel()
+        left = np.concatenate(([1.0], np.cumprod(flat)[:-1]))
+        right = np.concatenate((np.cumprod(flat[::-1])[:-1][::-1], [1.0]))
+        return (left * right).reshape(x.shape)
+    moved = np.moveaxis(x, axis, -1)
+    ones = np.ones((*moved.shape[:-1], 1))
+    left = np.concatenate((ones, np.cumprod(moved, axis=-1)[..., :-1]), axis=-1)
+    right = np.concatenate(
+        (np.cumprod(moved[..., ::-1], axis=-1)[..., :-1][..., ::-1], ones), axis=-1
+    )
+    return np.moveaxis(left * right, -1, axis)
+
+
+def _prod_local(x: Any, axis: Any) -> Any:
+    if isinstance(x, Traced):
+        raise CalcmlError("prod has no second derivative in calcml; write it as a product")
+    return _prod_others(x, axis)
+
+
+prod = Primitive(
+    "prod",
+    lambda x, axis=None, keepdims=False: np.prod(x, axis=axis, keepdims=keepdims),
+    vjps=[
+        lambda g, ans, x, axis=None, keepdims=False: multiply(
+            _keep(g, shape_of(x), axis, keepdims), _prod_local(x, axis)
+        )
+    ],
+    jvps=[
+        lambda t, ans, x, axis=None, keepdims=False: sum_(
+            multiply(t, _prod_local(x, axis)),
+            axis=_batch_axis(axis, len(shape_of(x))),
+            keepdims=keepdims,
+        )
+    ],
+)
+
+
+def _logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    x = np.asarray(x, dtype=float)
+    top = np.max(x, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    out = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
+    return out if keepdims else np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
+
+
+def _softmax_of(x: Any, ans: Any, axis: Any, keepdims: bool) -> Any:
+    return exp(subtract(x, _keep(ans, shape_of(x), axis, keepdims)))
+
+
+logsumexp = Primitive(
+    "logsumexp",
+    _logsumexp,
+    vjps=[
+        lambda g, ans, x, axis=None, keepdims=False: multiply(
+            _keep(g, shape_of(x), axis, keepdims), _softmax_of(x, ans, axis, keepdims)
+        )
+    ],
+    jvps=[
+        lambda t, ans, x, axis=None, keepdims=False: sum_(
+            multiply(t, _softmax_of(x, ans, axis, keepdims)),
+            axis=_batch_axis(axis, len(shape_of(x))),
+            keepdims=keepdims,
+        )
+    ],
+)
+
+# -- products of vectors and matrices (up to two dimensions) ------------------------------
+
+
+def _check_matrix(a: Any, b: Any) -> None:
+    if len(shape_of(a)) > 2 or len(shape_of(b)) > 2:
+        raise CalcmlError("dot and matmul are differentiable for vectors and matrices only")
+
+
+def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if nb == 1:
+        return multiply(g, b) if na == 1 else outer(g, b)
+    return matmul(b, g) if na == 1 else matmul(g, transpose(b))
+
+
+def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if na == 1:
+        return multiply(g, a) if nb == 1 else outer(a, g)
+    return matmul(transpose(a), g)
+
+
+def _matmul_jvp_b(t: Any, ans: Any, a: Any, b: Any) -> Any:
+    # t has the batch axis first: (k, n) for a vector b, (k, n, p) for a matrix b.
+    return matmul(t, transpose(a)) if len(shape_of(b)) == 1 else matmul(a, t)
+
+
+def _matmul(a: Any, b: Any) -> Any:
+    return np.matmul(a, b)
+
+
+matmul = Primitive(
+    "matmul",
+    _matmul,
+    vjps=[_matmul_vjp_a, _matmul_vjp_b],
+    jvps=[lambda t, ans, a, b: matmul(t, b), _matmul_jvp_b],
+)
+
+
+def dot(a: Any, b: Any) -> Any:
+    """Dot product of vectors, or matrix products (differentiable, up to 2-D)."""
+    _check_matrix(a, b)
+    if not shape_of(a) or not shape_of(b):
+        return multiply(a, b)
+    return matmul(a, b)
+
+
+outer = Primitive(
+    "outer",
+    lambda a, b: np.outer(a, b),
+    vjps=[
+        lambda g, ans, a, b: matmul(g, reshape(b, (-1,))),
+        lambda g, ans, a, b: matmul(reshape(a, (-1,)), g),
+    ],
+    jvps=[
+        lambda t, ans, a, b: multiply(reshape(t, (shape_of(t)[0], -1, 1)), reshape(b, (-1,))),
+        lambda t, ans, a, b: multiply(reshape(a, (-1, 1)), reshape(t, (shape_of(t)[0], 1, -1))),
+    ],
+)
+
+# -- operators on traced values -------------------------------------------------------------
+
+
+def _r(prim: Primitive) -> Any:
+    return lambda self, other: prim(other, self)
+
+
+def _compare(op: Any) -> Any:
+    return lambda self, other: op(value_of(self), value_of(other))
+
+
+for _cls in (Box, Dual):
+    _cls.__add__ = lambda self, other: add(self, other)
+    _cls.__radd__ = _r(add)
+    _cls.__sub__ = lambda self, other: subtract(self, other)
+    _cls.__rsub__ = _r(subtract)
+    _cls.__mul__ = lambda self, other: multiply(self, other)
+    _cls.__rmul__ = _r(multiply)
+    _cls.__truediv__ = lambda self, other: divide(self, other)
+    _cls.__rtruediv__ = _r(divide)
+    _cls.__pow__ = lambda self, other: power(self, other)
+    _cls.__rpow__ = _r(power)
+    _cls.__matmul__ = lambda self, other: dot(self, other)
+    _cls.__rmatmul__ = lambda self, other: dot(other, self)
+    _cls.__neg__ = lambda self: negative(self)
+    _cls.__pos__ = lambda self: self
+    _cls.__abs__ = lambda self: absolute(self)
+    _cls.__getitem__ = lambda self, index: getitem(self, index)
+    _cls.__lt__ = _compare(np.less)
+    _cls.__le__ = _compare(np.less_equal)
+    _cls.__gt__ = _compare(np.greater)
+    _cls.__ge__ = _compare(np.greater_equal)
+    _cls.__eq__ = _compare(np.equal)
+    _cls.__ne__ = _compare(np.not_equal)
+    _cls.__hash__ = object.__hash__
+    _cls.T = property(lambda self: transpose(self))
+    _cls.sum = lambda self, axis=None, keepdims=False: sum_(self, axis=axis, keepdims=keepdims)
+    _cls.mean = lambda self, axis=None, keepdims=False: mean(self, axis=axis, keepdims=keepdims)
+    _cls.reshape = lambda self, *shape: reshape(
+        self, shape[0] if len(shape) == 1 and isinstance(shape[0], tuple | list) else shape
+    )
+    _cls.dot = lambda self, other: dot(self, other)
