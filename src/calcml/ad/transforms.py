@@ -148,7 +148,7 @@ def grad(fun: Function, argnums: int | Sequence[int] = 0) -> Function:
     >>> import calcml.numpy as cnp
     >>> grad(cnp.tanh)(0.0)
     1.0
-    >>> grad(grad(cnp.sin))(0.5) == -cnp.sin(0.5)
+    >>> bool(grad(grad(cnp.sin))(0.5) == -cnp.sin(0.5))
     True
     """
     vg = value_and_grad(fun, argnums)
