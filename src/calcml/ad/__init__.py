@@ -11,6 +11,20 @@ engine with finite differences.
 array([0., 0., 0.])
 """
 
+from .check import GradCheck, check_grad
+from .graph import Graph, GraphNode, trace
 from .transforms import grad, hessian, jacobian, jvp, value_and_grad, vjp
 
-__all__ = ["grad", "hessian", "jacobian", "jvp", "value_and_grad", "vjp"]
+__all__ = [
+    "GradCheck",
+    "Graph",
+    "GraphNode",
+    "check_grad",
+    "grad",
+    "hessian",
+    "jacobian",
+    "jvp",
+    "trace",
+    "value_and_grad",
+    "vjp",
+]

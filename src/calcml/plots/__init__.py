@@ -22,10 +22,18 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from .graph import computation_graph
 from .secant import function_and_derivative, secant
 from .surfaces import contour_gradient, surface
 
-__all__ = ["contour_gradient", "function_and_derivative", "save", "secant", "surface"]
+__all__ = [
+    "computation_graph",
+    "contour_gradient",
+    "function_and_derivative",
+    "save",
+    "secant",
+    "surface",
+]
 
 DPI = 120
 
