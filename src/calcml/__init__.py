@@ -10,7 +10,7 @@ x*(x*cos(x) + 2*sin(x))
 ['power', 'product', 'sin']
 """
 
-from . import numeric, plots
+from . import ad, numeric
 from .budget import get_time_budget, set_time_budget
 from .errors import CalcmlError, LimitError, ParseError
 from .expr import parse, to_latex, to_mathml, to_text
@@ -28,12 +28,23 @@ from .symbolic import (
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    # Figures need matplotlib, which takes a while to import: load them on first use.
+    if name == "plots":
+        import importlib
+
+        return importlib.import_module(".plots", __name__)
+    raise AttributeError(f"module 'calcml' has no attribute {name!r}")
+
+
 __all__ = [
     "CalcmlError",
     "Derivation",
     "LimitError",
     "ParseError",
     "Step",
+    "ad",
     "derivative",
     "equivalent",
     "get_time_budget",
