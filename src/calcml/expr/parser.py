@@ -23,12 +23,15 @@ from lark.lexer import Lexer
 
 from ..budget import budgeted
 from ..errors import LimitError, ParseError
+from .render import to_text
 from .tokens import MAX_NESTING, Token, tokenize
 
 MAX_EXPONENT = 1000  # largest |n| in base^n for a symbolic base: (x+1)^1000 is fine
-MAX_DIGITS = 5000  # largest exact number a power may produce, in decimal digits
+MAX_DIGITS = 1000  # largest exact number a power may produce, in decimal digits
 MAX_FACTORIAL = 1000
-MAX_DECIMAL_EXPONENT = 1000  # 1e1000 is fine, 1e1000000 is not
+# Largest |log10| of any constant, typed (1e1000) or computed (2.0^3000, e^e^e^e^e):
+# beyond it SymPy's printer (which sorts terms by value) and mpmath slow to a crawl.
+MAX_DECIMAL_EXPONENT = 1000
 
 # Each function of the language: SymPy constructor and the numbers of arguments it takes.
 FUNCTION_TABLE: dict[str, tuple[object, tuple[int, ...]]] = {
@@ -202,6 +205,10 @@ class _Build:
             return _factorial(args[0], self.text, func.start_pos)
         if func.value == "log" and len(args) == 2:
             return self._log_base(func, *args)
+        if func.value in ("exp", "sinh", "cosh") and args[0].is_number:
+            # e^a is 10^(a log10 e): refuse it before SymPy or mpmath try to evaluate it
+            size = float(args[0].evalf(15)) * math.log10(math.e)
+            _check_magnitude(size, f"{func.value}({to_text(args[0])})", func.start_pos)
         return self._checked(func, constructor(*args), args)  # type: ignore[operator]
 
     def _log_base(self, func: Token, value: sympy.Expr, base: sympy.Expr) -> sympy.Expr:
@@ -260,6 +267,12 @@ def safe_power(
                 f"the limit is {MAX_DIGITS:,}",
                 position,
             )
+    elif base.is_number and exponent.is_number:
+        _check_magnitude(
+            float(exponent.evalf(15)) * _log10_abs(base),
+            f"{to_text(base)}^({to_text(exponent)})",
+            position,
+        )
     elif exponent.is_Number and not base.is_Number and abs(exponent) > MAX_EXPONENT:
         raise LimitError(
             f"the exponent {_short(exponent)} is beyond the limit of {MAX_EXPONENT} for a "
@@ -269,6 +282,21 @@ def safe_power(
     if _is_number_zero(base) and exponent.is_Number and exponent.is_negative:
         raise ParseError("0 to a negative power is a division by zero", text, position or 0)
     return sympy.Pow(base, exponent)
+
+
+def _log10_abs(value: sympy.Expr) -> float:
+    """log10 |value| of a constant (already known to be of sane size)."""
+    number = complex(value.evalf(15))
+    return math.log10(abs(number)) if number else -math.inf
+
+
+def _check_magnitude(log10_size: float, shown: str, position: int | None) -> None:
+    if math.isfinite(log10_size) and abs(log10_size) > MAX_DECIMAL_EXPONENT:
+        raise LimitError(
+            f"{shown} is about 10^{log10_size:,.0f}, beyond the limit of "
+            f"10^\u00b1{MAX_DECIMAL_EXPONENT} for a constant",
+            position,
+        )
 
 
 def _short(number: sympy.Expr) -> str:

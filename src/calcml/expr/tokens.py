@@ -36,6 +36,9 @@ class Token(NamedTuple):
 
 MAX_LENGTH = 2000
 MAX_NESTING = 100
+# Powers of powers: SymPy's assumption queries on x^-x^-...^x grow much faster than the
+# tower (33 levels take 5 s), and nobody means a tower of more than a dozen.
+MAX_TOWER = 12
 
 # Names of the functions the language knows; anything else followed by "(" is a
 # product, as in x(y + 1).
@@ -173,6 +176,7 @@ class _Nesting:
         self.opened: list[Token] = []  # "(" and "|" not closed yet, innermost last
         self.chains = [0]  # open right-associative levels, one count per bracket level
         self.depth = 0  # brackets + (chain + 1) for each open chain: x^x^x is 3 deep
+        self.carets = [0]  # open "^" per bracket level; their sum is the tower's height
 
     def see(self, token: Token, previous: Token | None) -> None:
         kind = token.type
@@ -180,6 +184,7 @@ class _Nesting:
         if kind in _OPENERS:
             self.opened.append(token)
             chains.append(0)
+            self.carets.append(0)
             self.depth += 1
         elif kind in _CLOSERS:
             self._close(token)
@@ -188,9 +193,17 @@ class _Nesting:
         ):
             self.depth += 1 if chains[-1] else 2
             chains[-1] += 1
+            if kind == "CARET":
+                self.carets[-1] += 1
+                if sum(self.carets) > MAX_TOWER:
+                    raise LimitError(
+                        f"a tower of more than {MAX_TOWER} powers (x^x^...^x) is beyond the limit",
+                        token.start_pos,
+                    )
         elif kind in _LOOSER and chains[-1]:
             self.depth -= chains[-1] + 1
             chains[-1] = 0
+            self.carets[-1] = 0
         if self.depth > MAX_NESTING:
             raise LimitError(
                 f"the expression is nested more than {MAX_NESTING} deep", token.start_pos
@@ -202,6 +215,7 @@ class _Nesting:
             what = "an open '|'" if self.opened else "a matching '('"
             raise ParseError(f"')' without {what}", self.text, token.start_pos)
         self.opened.pop()
+        self.carets.pop()
         chain = self.chains.pop()
         self.depth -= 1 + (chain + 1 if chain else 0)
 
