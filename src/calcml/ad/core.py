@@ -35,6 +35,9 @@ from ..errors import CalcmlError
 
 _levels = itertools.count(1)
 
+#: The tapes of the reverse-mode traces being recorded, by level.
+TAPES: dict[int, list] = {}
+
 
 def new_level() -> int:
     """A level for a new trace: higher than every level opened before it."""
@@ -89,17 +92,18 @@ class Box(Traced):
 
     It is also the node of the computation graph: the primitive, the arguments it was
     called with (opened), which of them are traced (``parents``: argnum and box), and
-    the ``adjoint`` filled in by the backward pass. ``tape`` is the trace's list of
-    boxes in evaluation order.
+    the ``adjoint`` filled in by the backward pass. The trace's tape (the list of its
+    boxes in evaluation order) is found through :data:`TAPES`, not held by the box: a
+    box holding the list that holds it would make a reference cycle, and every
+    recording would wait for the garbage collector.
     """
 
-    __slots__ = ("adjoint", "args", "kwargs", "parents", "primitive", "tape")
+    __slots__ = ("adjoint", "args", "kwargs", "parents", "primitive")
 
     def __init__(
         self,
         value: Any,
         level: int,
-        tape: list[Box],
         primitive: Primitive | None = None,
         args: list | None = None,
         kwargs: dict | None = None,
@@ -108,7 +112,6 @@ class Box(Traced):
         self.value = value
         self.level = level
         self.deep = isinstance(value, Traced)
-        self.tape = tape
         self.primitive = primitive
         self.args = args
         self.kwargs = kwargs
@@ -207,8 +210,14 @@ class Primitive:
         # Levels below this one are handled by calling the primitive again on what is
         # inside; with a single level, NumPy's function is called directly.
         ans = self(*values, **kwargs) if nested else self.fun(*values, **kwargs)
-        box = Box(ans, level, top.tape, self, values, kwargs, parents)
-        top.tape.append(box)
+        box = Box(ans, level, self, values, kwargs, parents)
+        tape = TAPES.get(level)
+        if tape is None:
+            raise CalcmlError(
+                "a value traced by a transform was used after the transform had finished "
+                "(was it kept in a global or a closure?)"
+            )
+        tape.append(box)
         return box
 
     def _push_forward(self, level: int, args: tuple, kwargs: dict, nested: bool) -> Any:

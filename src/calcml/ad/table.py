@@ -261,10 +261,14 @@ transpose = Primitive(
 )
 
 
+_BASIC_INDEX = (int, slice, type(None), type(Ellipsis))
+
+
 def _basic(index: Any) -> bool:
     """Ints, slices, None and Ellipsis only: no entry can be selected twice."""
-    parts = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(p, int | slice | type(None)) or p is Ellipsis for p in parts)
+    if isinstance(index, _BASIC_INDEX):
+        return True
+    return isinstance(index, tuple) and all(isinstance(p, _BASIC_INDEX) for p in index)
 
 
 def _untake(g: Any, index: Any, shape: tuple[int, ...]) -> Any:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CalcmlError
-from .core import Box, Dual, Traced, check_array_input, new_level, shape_of, value_of
+from .core import TAPES, Box, Dual, Traced, check_array_input, new_level, shape_of, value_of
 from .table import add, sum_to
 
 Function = Callable[..., Any]
@@ -44,11 +44,15 @@ class _Recording:
         boxed = list(args)
         self.inputs: list[Box] = []
         for i in argnums:
-            box = Box(check_array_input(args[i], f"argument {i}"), self.level, self.tape)
+            box = Box(check_array_input(args[i], f"argument {i}"), self.level)
             boxed[i] = box
             self.inputs.append(box)
         self.values = [box.value for box in self.inputs]
-        self.out = fun(*boxed)
+        TAPES[self.level] = self.tape
+        try:
+            self.out = fun(*boxed)
+        finally:
+            del TAPES[self.level]
         self.used = False  # adjoints are reset before every backward pass but the first
 
     @property
