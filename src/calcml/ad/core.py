@@ -259,12 +259,13 @@ def _align_batch(t: Any, arg: Any, ans: Any) -> Any:
     """Give a tangent (batch axis first) the rank of the result, so that it broadcasts
     against the other operands as its argument does: (k,) for a scalar argument of a
     vector result becomes (k, 1)."""
-    missing = np.ndim(ans) - np.ndim(arg)
+    arg_shape = shape_of(arg)
+    missing = len(shape_of(ans)) - len(arg_shape)
     if missing <= 0:
         return t
     from . import table  # the reshape primitive; here to avoid an import cycle
 
-    return table.reshape(t, (shape_of(t)[0],) + (1,) * missing + shape_of(arg))
+    return table.reshape(t, (shape_of(t)[0],) + (1,) * missing + arg_shape)
 
 
 def shape_of(x: Any) -> tuple[int, ...]:
