@@ -14,6 +14,7 @@ from . import ad, numeric
 from .budget import get_time_budget, set_time_budget
 from .errors import CalcmlError, LimitError, ParseError
 from .expr import parse, to_latex, to_mathml, to_text
+from .function import Function, NotFiniteError, as_function
 from .symbolic import (
     Derivation,
     Step,
@@ -41,10 +42,13 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "CalcmlError",
     "Derivation",
+    "Function",
     "LimitError",
+    "NotFiniteError",
     "ParseError",
     "Step",
     "ad",
+    "as_function",
     "derivative",
     "equivalent",
     "get_time_budget",
