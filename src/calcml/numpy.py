@@ -32,9 +32,16 @@ abs = absolute = _t.absolute
 sign, maximum, minimum, clip, where = _t.sign, _t.maximum, _t.minimum, _t.clip, _t.where
 sigmoid, softplus, logsumexp = _t.sigmoid, _t.softplus, _t.logsumexp
 sum = _t.sum_
-max, min, prod, mean = _t.max_, _t.min_, _t.prod, _t.mean
+max, min, mean = _t.max_, _t.min_, _t.mean
 dot, outer, concatenate, stack = _t.dot, _t.outer, _t.concatenate, _t.stack
 reshape, transpose, broadcast_to = _t.reshape, _t.transpose, _t.broadcast_to
+
+
+def prod(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Product of entries (differentiable; to any order, with zeros handled exactly)."""
+    if isinstance(x, _Traced) and x.deep:  # differentiated more than once
+        return _t.prod_by_slices(x, axis=axis, keepdims=keepdims)
+    return _t.prod(x, axis=axis, keepdims=keepdims)
 
 
 def matmul(a: Any, b: Any) -> Any:

@@ -288,13 +288,17 @@ def check_array_input(x: Any, what: str) -> Any:
     floats, integer arrays as float arrays; anything else is a CalcmlError."""
     if isinstance(x, Traced) or (type(x) is np.ndarray and x.dtype.kind == "f"):
         return x
-    if isinstance(x, int | float | complex | np.number):
+    if isinstance(x, bool | int | np.integer):
+        return float(x)
+    if isinstance(x, float | complex | np.number):
         return x
     try:
         arr = np.asarray(x)
     except Exception as err:  # reported as a calcml error
         raise CalcmlError(f"{what} must be a number or an array, not {type(x).__name__}") from err
     if arr.dtype == object:
+        raise CalcmlError(f"{what} must be a number or an array of numbers")
+    if arr.dtype.kind not in "biufc":
         raise CalcmlError(f"{what} must be a number or an array of numbers")
     if not np.issubdtype(arr.dtype, np.inexact):
         arr = arr.astype(float)  # integers would make gradients integers

@@ -105,6 +105,10 @@ divide = _elementwise(
 def _power_base(ans: Any, x: Any, y: Any) -> Any:
     if isinstance(y, int | float) and y == 2:
         return multiply(2.0, x)  # the common square: no x**1
+    zero = np.asarray(value_of(y)) == 0
+    if not isinstance(y, Traced) and np.any(zero):  # d/dx x^0 = 0, even at x = 0
+        safe = where(zero, 1.0, x)
+        return where(zero, 0.0, multiply(y, power(safe, subtract(y, 1))))
     return multiply(y, power(x, subtract(y, 1)))
 
 
@@ -185,7 +189,13 @@ def _inside(ans: Any, x: Any, lo: Any, hi: Any) -> Any:
     return ((v >= value_of(lo)) & (v <= value_of(hi))).astype(float)
 
 
-clip = _elementwise("clip", np.clip, _inside, None, None)
+clip = _elementwise(
+    "clip",
+    np.clip,
+    _inside,
+    lambda ans, x, lo, hi: (value_of(x) < value_of(lo)).astype(float),
+    lambda ans, x, lo, hi: (value_of(x) > value_of(hi)).astype(float),
+)
 where = _elementwise(
     "where",
     np.where,
@@ -212,8 +222,16 @@ sum_to = Primitive(
     "sum_to",
     _sum_to,
     vjps=[lambda g, ans, x, shape: broadcast_to(g, shape_of(x))],
-    jvps=[lambda t, ans, x, shape: sum_to(t, (shape_of(t)[0], *shape))],
+    jvps=[lambda t, ans, x, shape: _sum_to_jvp(t, x, shape)],
 )
+
+
+def _sum_to_jvp(t: Any, x: Any, shape: tuple[int, ...]) -> Any:
+    # t is (k, *x.shape): sum x's leading broadcast axes, which come after the batch axis
+    missing = len(shape_of(x)) - len(shape)
+    if missing:
+        t = sum_(t, axis=tuple(range(1, 1 + missing)))
+    return sum_to(t, (shape_of(t)[0], *shape))
 
 
 def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
@@ -296,7 +314,35 @@ untake = Primitive(
     vjps=[lambda g, ans, x, index, shape: getitem(g, index)],
     jvps=[lambda t, ans, x, index, shape: untake(t, _batch_index(index), (shape_of(t)[0], *shape))],
 )
-getitem.jvps = (lambda t, ans, x, index: getitem(t, _batch_index(index)),)
+
+
+def _batch_last(t: Any) -> Any:
+    n = len(shape_of(t))
+    return transpose(t, (*range(1, n), 0))
+
+
+def _batch_first(t: Any) -> Any:
+    n = len(shape_of(t))
+    return transpose(t, (n - 1, *range(n - 1)))
+
+
+def _index_batch_last(index: Any) -> Any:
+    # the batch axis, last, is kept by the implicit trailing full slice; an Ellipsis
+    # would swallow it, so then it is named
+    parts = index if isinstance(index, tuple) else (index,)
+    if any(p is Ellipsis for p in parts):
+        return (*parts, slice(None))
+    return index
+
+
+getitem.jvps = (
+    lambda t, ans, x, index: _batch_first(getitem(_batch_last(t), _index_batch_last(index))),
+)
+untake.jvps = (
+    lambda t, ans, x, index, shape: _batch_first(
+        untake(_batch_last(t), _index_batch_last(index), (*shape, shape_of(t)[0]))
+    ),
+)
 
 
 def _concat(axis: int, *arrays: Any) -> Any:
@@ -411,26 +457,44 @@ min_ = _extreme("min", np.min)
 
 
 def _prod_others(x: Any, axis: Any) -> Any:
-    """Product of all other entries along axis, for each entry (no division by 0)."""
+    """Product of all other entries along the axes, for each entry (no division by 0)."""
     x = np.asarray(x, dtype=float)
-    if axis is None:
-        flat = x.ravel()
-        left = np.concatenate(([1.0], np.cumprod(flat)[:-1]))
-        right = np.concatenate((np.cumprod(flat[::-1])[:-1][::-1], [1.0]))
-        return (left * right).reshape(x.shape)
-    moved = np.moveaxis(x, axis, -1)
-    ones = np.ones((*moved.shape[:-1], 1))
-    left = np.concatenate((ones, np.cumprod(moved, axis=-1)[..., :-1]), axis=-1)
-    right = np.concatenate(
-        (np.cumprod(moved[..., ::-1], axis=-1)[..., :-1][..., ::-1], ones), axis=-1
-    )
-    return np.moveaxis(left * right, -1, axis)
+    axes = tuple(range(x.ndim)) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
+    axes = tuple(a % x.ndim for a in axes)
+    rest = tuple(a for a in range(x.ndim) if a not in axes)
+    moved = np.transpose(x, rest + axes)
+    flat = moved.reshape((*moved.shape[: len(rest)], -1))  # the reduced axes as one
+    ones = np.ones((*flat.shape[:-1], 1))
+    left = np.concatenate((ones, np.cumprod(flat, axis=-1)[..., :-1]), axis=-1)
+    right = np.concatenate((np.cumprod(flat[..., ::-1], axis=-1)[..., :-1][..., ::-1], ones), -1)
+    others = (left * right).reshape(moved.shape)
+    return np.transpose(others, np.argsort(rest + axes))
 
 
 def _prod_local(x: Any, axis: Any) -> Any:
     if isinstance(x, Traced):
-        raise CalcmlError("prod has no second derivative in calcml; write it as a product")
+        # Only reached at second order, which prod_by_slices below provides instead.
+        raise CalcmlError("internal: prod's first-order rule was given a traced value")
     return _prod_others(x, axis)
+
+
+def prod_by_slices(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """The product as a chain of multiplications of slices: differentiable to any order
+    and exact with zeros, at the price of one multiplication per reduced entry. Used
+    when a product is differentiated more than once."""
+    shape = shape_of(x)
+    nd = len(shape)
+    axes = tuple(range(nd)) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
+    axes = tuple(a % nd for a in axes)
+    rest = tuple(a for a in range(nd) if a not in axes)
+    count = int(np.prod([shape[a] for a in axes])) if axes else 1
+    y = reshape(transpose(x, rest + axes), (*(shape[a] for a in rest), count))
+    out = y[..., 0]
+    for i in range(1, count):
+        out = multiply(out, y[..., i])
+    if keepdims:
+        out = reshape(out, tuple(1 if a in axes else shape[a] for a in range(nd)))
+    return out
 
 
 prod = Primitive(
@@ -531,8 +595,8 @@ outer = Primitive(
     "outer",
     lambda a, b: np.outer(a, b),
     vjps=[
-        lambda g, ans, a, b: matmul(g, reshape(b, (-1,))),
-        lambda g, ans, a, b: matmul(reshape(a, (-1,)), g),
+        lambda g, ans, a, b: reshape(matmul(g, reshape(b, (-1,))), shape_of(a)),
+        lambda g, ans, a, b: reshape(matmul(reshape(a, (-1,)), g), shape_of(b)),
     ],
     jvps=[
         lambda t, ans, a, b: multiply(reshape(t, (shape_of(t)[0], -1, 1)), reshape(b, (-1,))),
