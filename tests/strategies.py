@@ -4,28 +4,10 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-FUNCTIONS = [
-    "sin",
-    "cos",
-    "tan",
-    "sec",
-    "csc",
-    "cot",
-    "asin",
-    "acos",
-    "atan",
-    "arcsin",
-    "arccos",
-    "arctan",
-    "sinh",
-    "cosh",
-    "tanh",
-    "exp",
-    "log",
-    "ln",
-    "sqrt",
-    "abs",
-]
+from calcml.expr.tokens import FUNCTIONS as LANGUAGE_FUNCTIONS
+
+# Every function of the language (factorial takes whole numbers only: not generated).
+FUNCTIONS = sorted(LANGUAGE_FUNCTIONS - {"factorial"})
 
 
 def leaves(variables: tuple[str, ...] = ("x",)) -> st.SearchStrategy[str]:
