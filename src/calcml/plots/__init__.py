@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 
 from .graph import computation_graph
 from .secant import function_and_derivative, secant
+from .step_error import step_error
 from .surfaces import contour_gradient, surface
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "function_and_derivative",
     "save",
     "secant",
+    "step_error",
     "surface",
 ]
 
