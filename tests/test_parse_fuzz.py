@@ -9,7 +9,6 @@ import cmath
 import contextlib
 import os
 import re
-import signal
 import subprocess
 from collections.abc import Iterator
 from unittest import mock
@@ -22,6 +21,7 @@ from hypothesis.control import currently_in_test_context
 from sympy.core.numbers import ImaginaryUnit
 
 import calcml as cm
+from watchdog import watchdog
 
 FUZZ = settings(
     max_examples=300,
@@ -298,32 +298,6 @@ def expression_text(numbers: list[str]) -> st.SearchStrategy[str]:
         )
 
     return st.recursive(leaf, extend, max_leaves=10)
-
-
-class _TooSlow(BaseException):
-    pass
-
-
-@contextlib.contextmanager
-def watchdog(seconds: float, what: str) -> Iterator[None]:
-    """Fail (instead of hanging the test run) if the body takes longer than ``seconds``.
-
-    Only for code that is not under calcml's own time budget (``to_text``): the budget
-    uses the same timer signal.
-    """
-
-    def on_alarm(signum: int, frame: object) -> None:
-        raise _TooSlow
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    except _TooSlow:
-        pytest.fail(f"{what} did not finish in {seconds:g} s")
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _tower_height(expr: sympy.Basic) -> int:
