@@ -132,11 +132,10 @@ def value_and_grad(fun: Function, argnums: int | Sequence[int] = 0) -> Function:
         rec = _Recording(fun, args, nums)
         _scalar_output(rec, "grad")
         grads = rec.backward(np.ones(shape_of(rec.out)) if shape_of(rec.out) else 1.0)
-        if isinstance(argnums, int):
-            return _like_input(rec.value, rec.value), _like_input(grads[0], rec.values[0])
-        grads = [_like_input(g, v) for g, v in zip(grads, rec.values, strict=True)]
         value = _like_input(rec.value, rec.value)
-        return value, grads[0] if isinstance(argnums, int) else tuple(grads)
+        if isinstance(argnums, int):
+            return value, _like_input(grads[0], rec.values[0])
+        return value, tuple(_like_input(g, v) for g, v in zip(grads, rec.values, strict=True))
 
     wrapped.__name__ = f"value_and_grad({getattr(fun, '__name__', 'f')})"
     return wrapped
