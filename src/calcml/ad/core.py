@@ -154,7 +154,7 @@ class Primitive:
     ``elementwise`` primitives broadcast their arguments, which the machinery undoes.
     """
 
-    __slots__ = ("elementwise", "fun", "jvps", "local", "name", "vjps")
+    __slots__ = ("differentiable", "elementwise", "fun", "jvps", "local", "name", "vjps")
 
     def __init__(
         self,
@@ -172,6 +172,11 @@ class Primitive:
         self.jvps = tuple(jvps)
         self.elementwise = elementwise
         self.local = tuple(local)  # d(result)/d(arg) for elementwise rules, for trace()
+        self.know_rules()
+
+    def know_rules(self) -> None:
+        """Note which arguments have a reverse rule (after the rules change)."""
+        self.differentiable = tuple(r is not None for r in self.vjps)
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -190,23 +195,19 @@ class Primitive:
                         top = arg
         if top is None:
             return self.fun(*args, **kwargs)
-        if type(top) is Box:
-            return self._record(top, args, kwargs, nested)
-        return self._push_forward(top.level, args, kwargs, nested)
+        if type(top) is not Box:
+            return self._push_forward(top.level, args, kwargs, nested)
 
-    def _record(self, top: Box, args: tuple, kwargs: dict, nested: bool) -> Box:
-        level, vjps = top.level, self.vjps
-        if len(args) == 1:  # the common case, without the loop
-            values = [top.value]
-            parents = [(0, top)] if vjps and vjps[0] is not None else []
-        else:
-            values = list(args)
-            parents = []
-            for i, arg in enumerate(args):
-                if type(arg) is Box and arg.level == level:
-                    values[i] = arg.value
-                    if i < len(vjps) and vjps[i] is not None:
-                        parents.append((i, arg))
+        # Record a node of the reverse-mode trace (written out here: this is the
+        # engine's hottest path).
+        level = top.level
+        values = list(args)
+        parents = []
+        for i, arg in enumerate(args):
+            if type(arg) is Box and arg.level == level:
+                values[i] = arg.value
+                if i < len(self.differentiable) and self.differentiable[i]:
+                    parents.append((i, arg))
         # Levels below this one are handled by calling the primitive again on what is
         # inside; with a single level, NumPy's function is called directly.
         ans = self(*values, **kwargs) if nested else self.fun(*values, **kwargs)

@@ -18,6 +18,8 @@ gradient at its bounds; ``sqrt`` at 0 has an infinite slope, as it should.
 
 from __future__ import annotations
 
+import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -28,11 +30,54 @@ from .core import Box, Dual, Primitive, Traced, shape_of, value_of
 # -- helpers for writing rules --------------------------------------------------------
 
 
+#: Arrays at least this large are worth reusing in place (below it, the checks cost more
+#: than the allocation they save). Fresh arrays of 8 MB cost thousands of page faults
+#: here; reusing temporaries is what keeps a 1e6-input gradient near the function's cost.
+IN_PLACE_MIN_SIZE = 4096
+
+
+def _refs_of_a_fresh_local() -> int:
+    d = np.empty(1)
+    return sys.getrefcount(d)
+
+
+#: What sys.getrefcount reports for an array held by one local variable and nothing else
+#: (2 on CPython: the variable and getrefcount's own argument). Measured rather than
+#: assumed; any other holder (a box, a list, a view's base) adds to it.
+FRESH_REFS = _refs_of_a_fresh_local()
+
+
+def reusable(a: Any) -> bool:
+    """Whether the large float64 array ``a`` owns its memory and may be overwritten;
+    the caller checks that nobody else holds it (see FRESH_REFS)."""
+    return (
+        a.size >= IN_PLACE_MIN_SIZE
+        and a.dtype == np.float64
+        and a.base is None
+        and a.flags.writeable
+    )
+
+
+def _same_kind(g: Any, d: np.ndarray) -> bool:
+    return type(g) is np.ndarray and g.shape == d.shape and g.dtype == d.dtype
+
+
 def _elementwise(name: str, fun: Any, *locals_: Any) -> Primitive:
     """An elementwise primitive from its local derivatives d(ans)/d(arg_i)."""
 
     def vjp(local: Any) -> Any:
-        return lambda g, ans, *args, **kw: multiply(g, local(ans, *args, **kw))
+        def rule(g: Any, ans: Any, *args: Any, **kw: Any) -> Any:
+            d = local(ans, *args, **kw)
+            if (
+                type(d) is np.ndarray
+                and sys.getrefcount(d) == FRESH_REFS  # a temporary of this rule's own
+                and reusable(d)
+                and (type(g) is float or _same_kind(g, d))
+            ):
+                return np.multiply(g, d, out=d)
+            return multiply(g, d)
+
+        return rule
 
     def jvp(local: Any) -> Any:
         return lambda t, ans, *args, **kw: multiply(t, local(ans, *args, **kw))
@@ -45,6 +90,12 @@ def _elementwise(name: str, fun: Any, *locals_: Any) -> Primitive:
         vjps=[vjp(d) if d is not None else None for d in locals_],
         jvps=[jvp(d) if d is not None else None for d in locals_],
     )
+
+
+def _float_type(x: Any) -> type:
+    """complex for complex values (the complex step), else float."""
+    kind = x.dtype.kind if type(x) is np.ndarray else None
+    return complex if kind == "c" or type(x) is complex else float
 
 
 def _batch_axis(axis: Any, ndim: int | None = None) -> Any:
@@ -235,9 +286,12 @@ def _sum_to_jvp(t: Any, x: Any, shape: tuple[int, ...]) -> Any:
 
 
 def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
-    if np.size(x) == 1:
-        return np.full(shape, x)  # a number spread out: faster than a broadcast view
-    return np.broadcast_to(x, shape)
+    size = getattr(x, "size", 1)
+    if size == 1 and math.prod(shape) < IN_PLACE_MIN_SIZE:
+        out = np.empty(shape, dtype=_float_type(x))
+        out[...] = x  # a number spread out: faster than a broadcast view, when small
+        return out
+    return np.broadcast_to(x, shape)  # a view: no memory written
 
 
 broadcast_to = Primitive(
@@ -291,7 +345,7 @@ def _basic(index: Any) -> bool:
 
 def _untake(g: Any, index: Any, shape: tuple[int, ...]) -> Any:
     """Zeros of ``shape`` with ``g`` added at ``index`` (repeated entries add up)."""
-    out = np.zeros(shape, dtype=np.result_type(g, float))
+    out = np.zeros(shape, dtype=_float_type(g))
     if _basic(index):
         out[index] = g  # much faster than np.add.at, and the same without repeats
     else:
@@ -380,6 +434,7 @@ class _Concat(Primitive):
             i = len(self.vjps)
             self.vjps = (*self.vjps, _concat_vjp(i) if i else None)
             self.jvps = (*self.jvps, _concat_jvp(i) if i else None)
+        self.know_rules()
 
 
 concat = _Concat()
@@ -406,13 +461,19 @@ def stack(arrays: Any, axis: int = 0) -> Any:
 # -- reductions ---------------------------------------------------------------------------
 
 
+def _sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        return np.add.reduce(x, axis, None, None, keepdims)  # np.sum's dispatch costs 3 us
+    return np.sum(x, axis=axis, keepdims=keepdims)
+
+
 def _reduce_jvp(t: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return sum_(t, axis=_batch_axis(axis, len(shape_of(x))), keepdims=keepdims)
 
 
 sum_ = Primitive(
     "sum",
-    lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+    _sum,
     vjps=[lambda g, ans, x, axis=None, keepdims=False: _keep(g, shape_of(x), axis, keepdims)],
     jvps=[_reduce_jvp],
 )
@@ -422,7 +483,7 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """The mean (differentiable): a sum divided by the count."""
     shape = shape_of(x)
     axes = range(len(shape)) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
-    count = int(np.prod([shape[a] for a in axes]))
+    count = math.prod(shape[a] for a in axes)
     return divide(sum_(x, axis=axis, keepdims=keepdims), float(count))
 
 
@@ -487,7 +548,7 @@ def prod_by_slices(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     axes = tuple(range(nd)) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
     axes = tuple(a % nd for a in axes)
     rest = tuple(a for a in range(nd) if a not in axes)
-    count = int(np.prod([shape[a] for a in axes])) if axes else 1
+    count = math.prod(shape[a] for a in axes) if axes else 1
     y = reshape(transpose(x, rest + axes), (*(shape[a] for a in rest), count))
     out = y[..., 0]
     for i in range(1, count):

@@ -20,6 +20,8 @@ array([[ 6.,  0.],
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,7 +29,19 @@ import numpy as np
 
 from ..errors import CalcmlError
 from .core import TAPES, Box, Dual, Traced, check_array_input, new_level, shape_of, value_of
-from .table import add, sum_to
+from .table import add, reusable, sum_to
+
+
+def _refs_of_an_attribute_in_a_local() -> int:
+    box = Box(None, 0)
+    box.adjoint = np.empty(1)
+    old = box.adjoint
+    return sys.getrefcount(old)
+
+
+#: What sys.getrefcount reports for an adjoint held by its box and one local variable only
+#: (3 on CPython); measured, like table.FRESH_REFS.
+_HELD_REFS = _refs_of_an_attribute_in_a_local()
 
 Function = Callable[..., Any]
 
@@ -60,8 +74,11 @@ class _Recording:
         out = self.out
         return out.value if isinstance(out, Box) and out.level == self.level else out
 
-    def backward(self, seed: Any) -> list[Any]:
-        """Cotangents of the inputs for the output cotangent ``seed``."""
+    def backward(self, seed: Any, once: bool = False) -> list[Any]:
+        """Cotangents of the inputs for the output cotangent ``seed``.
+
+        ``once``: no other backward pass will follow, so each node's memory is let go as
+        soon as the pass is done with it (a 1e6-input gradient then reuses it)."""
         if self.used:
             for box in self.tape:
                 box.adjoint = None
@@ -71,23 +88,33 @@ class _Recording:
         out = self.out
         if isinstance(out, Box) and out.level == self.level:
             out.adjoint = seed
-            _run_backward(self.tape)
-        return [
-            node.adjoint if node.adjoint is not None else np.zeros_like(value_of(v), dtype=float)
-            for node, v in zip(self.inputs, self.values, strict=True)
-        ]
+            _run_backward(self.tape, out if once else None)
+        grads: list[Any] = []
+        for node, v in zip(self.inputs, self.values, strict=True):
+            g = node.adjoint
+            if g is None:
+                g = np.zeros_like(value_of(v), dtype=float)
+            elif type(g) is np.ndarray and (g is seed or any(g is h for h in grads)):
+                g = g.copy()  # the caller's cotangent, or another argument's gradient
+            grads.append(_own(g))
+        return grads
 
 
-def _run_backward(tape: list[Box]) -> None:
+def _run_backward(tape: list[Box], last: Box | None = None) -> None:
     """The chain rule, once: each node hands its adjoint to its parents through its VJPs.
 
     The tape is in evaluation order, so in reverse every node's adjoint is complete
-    before it is used."""
+    before it is used. When the pass is the ``last`` (given the output box, which keeps
+    its value), each node lets go of its memory as soon as it is done."""
     for node in reversed(tape):
         g = node.adjoint
         if g is None:
             continue
         primitive, ans, args, kwargs = node.primitive, node.value, node.args, node.kwargs
+        if last is not None:
+            node.adjoint = node.args = None
+            if node is not last:
+                node.value = None
         vjps, elementwise = primitive.vjps, primitive.elementwise
         for i, parent in node.parents:
             cotangent = vjps[i](g, ans, *args, **kwargs)
@@ -96,7 +123,19 @@ def _run_backward(tape: list[Box]) -> None:
                 if shape_of(cotangent) != target:
                     cotangent = sum_to(cotangent, target)
             old = parent.adjoint
-            parent.adjoint = cotangent if old is None else add(old, cotangent)
+            if old is None:
+                parent.adjoint = cotangent
+            elif (
+                type(old) is np.ndarray
+                and sys.getrefcount(old) == _HELD_REFS  # held by the parent and here only
+                and reusable(old)
+                and type(cotangent) is np.ndarray
+                and cotangent.shape == old.shape
+                and cotangent.dtype == old.dtype
+            ):
+                np.add(old, cotangent, out=old)  # a large sum, into memory already ours
+            else:
+                parent.adjoint = add(old, cotangent)
 
 
 def _argnums(argnums: int | Sequence[int], nargs: int) -> tuple[int, ...]:
@@ -131,7 +170,7 @@ def value_and_grad(fun: Function, argnums: int | Sequence[int] = 0) -> Function:
         nums = _argnums(argnums, len(args))
         rec = _Recording(fun, args, nums)
         _scalar_output(rec, "grad")
-        grads = rec.backward(np.ones(shape_of(rec.out)) if shape_of(rec.out) else 1.0)
+        grads = rec.backward(np.ones(shape_of(rec.out)) if shape_of(rec.out) else 1.0, once=True)
         value = _like_input(rec.value, rec.value)
         if isinstance(argnums, int):
             return value, _like_input(grads[0], rec.values[0])
@@ -161,6 +200,15 @@ def grad(fun: Function, argnums: int | Sequence[int] = 0) -> Function:
 
     wrapped.__name__ = f"grad({getattr(fun, '__name__', 'f')})"
     return wrapped
+
+
+def _own(a: Any, views: bool = True) -> Any:
+    """An array the caller may keep and change: read-only ones (a number spread out by
+    broadcasting) are copied, and so are views (which may show a cotangent or a tangent
+    the caller passed) unless ``views`` is False (views of calcml's own fresh arrays)."""
+    if type(a) is np.ndarray and (not a.flags.writeable or (views and a.base is not None)):
+        return a.copy()
+    return a
 
 
 def _like_input(g: Any, value: Any) -> Any:
@@ -232,7 +280,7 @@ def jvp(fun: Function, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple
         moving.append(Dual(x, level, _add_batch(t)))
     out = fun(*moving)
     if isinstance(out, Dual) and out.level == level:
-        tangent = out.tangent[0]
+        tangent = _own(out.tangent[0])
         return _like_input(out.value, out.value), _like_input(tangent, out.value)
     return out, _like_input(np.zeros(shape_of(out)), out)
 
@@ -248,7 +296,7 @@ def _add_batch(t: Any) -> Any:
 
 def _eye_seeds(x: Any) -> np.ndarray:
     shape = shape_of(x)
-    n = int(np.prod(shape))
+    n = math.prod(shape)
     return np.eye(n).reshape((n, *shape))
 
 
@@ -273,7 +321,7 @@ def jacobian(fun: Function, argnums: int = 0, mode: str = "auto") -> Function:
     def wrapped(*args: Any) -> Any:
         (i,) = _argnums(argnums, len(args))
         x = check_array_input(args[i], f"argument {i}")
-        use_forward = mode == "forward" or (mode == "auto" and np.size(value_of(x)) <= 64)
+        use_forward = mode == "forward" or (mode == "auto" and math.prod(shape_of(x)) <= 64)
         if use_forward:
             return _forward_jacobian(fun, args, i, x)
         return _reverse_jacobian(fun, args, i, x, prefer_forward=mode == "auto")
@@ -287,10 +335,9 @@ def _forward_jacobian(fun: Function, args: Sequence[Any], i: int, x: Any) -> Any
     out_shape, in_shape = shape_of(out), shape_of(x)
     from .table import reshape, transpose
 
-    n = int(np.prod(in_shape)) if in_shape else 1
-    m = int(np.prod(out_shape)) if out_shape else 1
+    n, m = math.prod(in_shape), math.prod(out_shape)
     flat = reshape(tangents, (n, m))
-    return reshape(transpose(flat), out_shape + in_shape)
+    return _own(reshape(transpose(flat), out_shape + in_shape), views=False)
 
 
 def _reverse_jacobian(
@@ -298,8 +345,8 @@ def _reverse_jacobian(
 ) -> Any:
     rec = _Recording(fun, args, (i,))
     out_shape, in_shape = shape_of(rec.out), shape_of(x)
-    m = int(np.prod(out_shape)) if out_shape else 1
-    if prefer_forward and m >= np.size(value_of(x)):
+    m = math.prod(out_shape)
+    if prefer_forward and m >= math.prod(in_shape):
         return _forward_jacobian(fun, args, i, x)
     rows = []
     for j in range(m):
@@ -333,7 +380,7 @@ def hessian(fun: Function, argnums: int = 0) -> Function:
         from .table import reshape
 
         shape = shape_of(x)
-        return reshape(tangents, shape + shape)
+        return _own(reshape(tangents, shape + shape), views=False)
 
     wrapped.__name__ = f"hessian({getattr(fun, '__name__', 'f')})"
     return wrapped
