@@ -196,24 +196,33 @@ m_ = data((2, 3000), 8)
 CASES = {
     "reshape": (
         lambda x: cnp.sum(cnp.sin(x.reshape(2, BIG // 2)) * x.reshape(2, BIG // 2)),
-        x_, np.cos(x_) * x_ + np.sin(x_),
+        x_,
+        np.cos(x_) * x_ + np.sin(x_),
     ),
     "transpose": (
         lambda m: cnp.sum(m.T * m.T * cnp.transpose(cnp.sin(m))),
-        m_, 2 * m_ * np.sin(m_) + m_**2 * np.cos(m_),
+        m_,
+        2 * m_ * np.sin(m_) + m_**2 * np.cos(m_),
     ),
     "slices": (
         lambda x: cnp.sum(x[:2500] ** 2) + cnp.sum(cnp.sin(x[1000:])) + cnp.sum(x * x),
-        x_, 2 * x_ * (np.arange(BIG) < 2500) + np.cos(x_) * (np.arange(BIG) >= 1000) + 2 * x_,
+        x_,
+        2 * x_ * (np.arange(BIG) < 2500) + np.cos(x_) * (np.arange(BIG) >= 1000) + 2 * x_,
     ),
     "concatenate": (
         lambda x: cnp.sum(cnp.concatenate([x, x * x, cnp.sin(x)]) * w_),
-        x_, w_[:BIG] + 2 * x_ * w_[BIG : 2 * BIG] + np.cos(x_) * w_[2 * BIG :],
+        x_,
+        w_[:BIG] + 2 * x_ * w_[BIG : 2 * BIG] + np.cos(x_) * w_[2 * BIG :],
     ),
     "row_broadcast": (  # m[0] and m[1] (3000,) spread over m (2, 3000)
         lambda m: cnp.sum(cnp.exp(m + m[0]) * m[1]),
-        m_, np.stack([2 * np.exp(2 * m_[0]) * m_[1] + np.exp(m_.sum(0)) * m_[1],
-                      np.exp(2 * m_[0]) + np.exp(m_.sum(0)) * (1 + m_[1])]),
+        m_,
+        np.stack(
+            [
+                2 * np.exp(2 * m_[0]) * m_[1] + np.exp(m_.sum(0)) * m_[1],
+                np.exp(2 * m_[0]) + np.exp(m_.sum(0)) * (1 + m_[1]),
+            ]
+        ),
     ),
 }
 
