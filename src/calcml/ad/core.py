@@ -142,6 +142,7 @@ class Dual(Traced):
 
 
 Rule = Callable[..., Any]
+_new_box = object.__new__  # a box without the call to __init__, on the hot path
 
 
 class Primitive:
@@ -154,7 +155,16 @@ class Primitive:
     ``elementwise`` primitives broadcast their arguments, which the machinery undoes.
     """
 
-    __slots__ = ("differentiable", "elementwise", "fun", "jvps", "local", "name", "vjps")
+    __slots__ = (
+        "differentiable",
+        "elementwise",
+        "fun",
+        "joint_jvp",
+        "jvps",
+        "local",
+        "name",
+        "vjps",
+    )
 
     def __init__(
         self,
@@ -172,6 +182,9 @@ class Primitive:
         self.jvps = tuple(jvps)
         self.elementwise = elementwise
         self.local = tuple(local)  # d(result)/d(arg) for elementwise rules, for trace()
+        # joint_jvp(tangents, ans, *args): one forward rule for all arguments at once
+        # (tangents[i] is None for those that do not move), where that is cheaper
+        self.joint_jvp: Rule | None = None
         self.know_rules()
 
     def know_rules(self) -> None:
@@ -201,17 +214,30 @@ class Primitive:
         # Record a node of the reverse-mode trace (written out here: this is the
         # engine's hottest path).
         level = top.level
-        values = list(args)
+        differentiable = self.differentiable
+        values = []
         parents = []
-        for i, arg in enumerate(args):
+        i = 0
+        for arg in args:
             if type(arg) is Box and arg.level == level:
-                values[i] = arg.value
-                if i < len(self.differentiable) and self.differentiable[i]:
+                values.append(arg.value)
+                if i < len(differentiable) and differentiable[i]:
                     parents.append((i, arg))
+            else:
+                values.append(arg)
+            i += 1
         # Levels below this one are handled by calling the primitive again on what is
         # inside; with a single level, NumPy's function is called directly.
         ans = self(*values, **kwargs) if nested else self.fun(*values, **kwargs)
-        box = Box(ans, level, self, values, kwargs, parents)
+        box = _new_box(Box)
+        box.value = ans
+        box.level = level
+        box.deep = nested and isinstance(ans, Traced)
+        box.primitive = self
+        box.args = values
+        box.kwargs = kwargs
+        box.parents = parents
+        box.adjoint = None
         tape = TAPES.get(level)
         if tape is None:
             raise CalcmlError(
@@ -225,15 +251,21 @@ class Primitive:
         values = list(args)
         moving = []
         jvps = self.jvps
+        joint = self.joint_jvp
         for i, arg in enumerate(args):
             if type(arg) is Dual and arg.level == level:
                 values[i] = arg.value
-                if i < len(jvps) and jvps[i] is not None:
+                if joint is not None or (i < len(jvps) and jvps[i] is not None):
                     moving.append((i, arg.tangent))
         ans = self(*values, **kwargs) if nested else self.fun(*values, **kwargs)
+        if joint is not None:
+            tangents: list = [None] * len(values)
+            for i, t in moving:
+                tangents[i] = t
+            return Dual(ans, level, joint(tangents, ans, *values, **kwargs))
         tangent = None
         for i, t in moving:
-            if self.elementwise:
+            if self.elementwise and shape_of(t)[1:] != shape_of(ans):
                 t = _align_batch(t, values[i], ans)
             part = jvps[i](t, ans, *values, **kwargs)
             tangent = part if tangent is None else tangent + part
@@ -289,10 +321,11 @@ def check_array_input(x: Any, what: str) -> Any:
     floats, integer arrays as float arrays; anything else is a CalcmlError."""
     if isinstance(x, Traced) or (type(x) is np.ndarray and x.dtype.kind == "f"):
         return x
+    # Numbers become NumPy's, so that 1.0 / x in a rule at x = 0 is inf, not an error.
     if isinstance(x, bool | int | np.integer):
-        return float(x)
+        return np.float64(x)
     if isinstance(x, float | complex | np.number):
-        return x
+        return np.float64(x) if type(x) is float else np.complex128(x) if type(x) is complex else x
     try:
         arr = np.asarray(x)
     except Exception as err:  # reported as a calcml error

@@ -1,6 +1,8 @@
 """The derivative table: every primitive with its VJP and JVP side by side.
 
-Elementwise functions declare one *local derivative* per argument, d(result)/d(arg);
+Elementwise functions declare one *local derivative* per argument, d(result)/d(arg),
+written with operators where they read as the maths (on plain arrays an operator is
+NumPy's own, without the primitive's dispatch; on traced values it is the primitive);
 from it the reverse rule is ``g * local`` and the forward rule ``t * local`` (summing
 away broadcast axes is done by the machinery). The other primitives (sums, products of
 matrices, reshapes, indexing) declare both rules explicitly. Every rule is written with
@@ -70,17 +72,18 @@ def _elementwise(name: str, fun: Any, *locals_: Any) -> Primitive:
             d = local(ans, *args, **kw)
             if (
                 type(d) is np.ndarray
+                and d.size >= IN_PLACE_MIN_SIZE
                 and sys.getrefcount(d) == FRESH_REFS  # a temporary of this rule's own
                 and reusable(d)
                 and (type(g) is float or _same_kind(g, d))
             ):
                 return np.multiply(g, d, out=d)
-            return multiply(g, d)
+            return g * d  # an operator: NumPy's own on plain arrays, a primitive if traced
 
         return rule
 
     def jvp(local: Any) -> Any:
-        return lambda t, ans, *args, **kw: multiply(t, local(ans, *args, **kw))
+        return lambda t, ans, *args, **kw: t * local(ans, *args, **kw)
 
     return Primitive(
         name,
@@ -132,68 +135,64 @@ subtract = Primitive(
     "subtract",
     np.subtract,
     elementwise=True,
-    vjps=[lambda g, ans, x, y: g, lambda g, ans, x, y: negative(g)],
-    jvps=[lambda t, ans, x, y: t, lambda t, ans, x, y: negative(t)],
+    vjps=[lambda g, ans, x, y: g, lambda g, ans, x, y: -g],
+    jvps=[lambda t, ans, x, y: t, lambda t, ans, x, y: -t],
     local=[lambda ans, x, y: 1.0, lambda ans, x, y: -1.0],
 )
 negative = Primitive(
     "negative",
     np.negative,
     elementwise=True,
-    vjps=[lambda g, ans, x: negative(g)],
-    jvps=[lambda t, ans, x: negative(t)],
+    vjps=[lambda g, ans, x: -g],
+    jvps=[lambda t, ans, x: -t],
     local=[lambda ans, x: -1.0],
 )
 multiply = _elementwise("multiply", np.multiply, lambda ans, x, y: y, lambda ans, x, y: x)
 divide = _elementwise(
     "divide",
     np.true_divide,
-    lambda ans, x, y: divide(1.0, y),
-    lambda ans, x, y: negative(divide(ans, y)),
+    lambda ans, x, y: divide(1.0, y),  # y may be a plain number, even 0: NumPy's inf
+    lambda ans, x, y: -ans / y,
 )
 
 
 def _power_base(ans: Any, x: Any, y: Any) -> Any:
-    if isinstance(y, int | float) and y == 2:
-        return multiply(2.0, x)  # the common square: no x**1
+    if type(y) in (int, float) and y == 2:
+        return 2.0 * x  # the common square: no x**1
     zero = np.asarray(value_of(y)) == 0
     if not isinstance(y, Traced) and np.any(zero):  # d/dx x^0 = 0, even at x = 0
         safe = where(zero, 1.0, x)
-        return where(zero, 0.0, multiply(y, power(safe, subtract(y, 1))))
-    return multiply(y, power(x, subtract(y, 1)))
+        return where(zero, 0.0, y * power(safe, y - 1))
+    return y * power(x, y - 1)
 
 
 def _power_exponent(ans: Any, x: Any, y: Any) -> Any:
     # d/dy x^y = x^y ln x, taken as 0 where x <= 0 (there x^y is only defined for
     # whole y, which do not vary continuously).
     positive = value_of(x) > 0
-    return multiply(ans, where(positive, log(where(positive, x, 1.0)), 0.0))
+    return ans * where(positive, log(where(positive, x, 1.0)), 0.0)
 
 
 power = _elementwise("power", np.power, _power_base, _power_exponent)
-square = _elementwise("square", np.square, lambda ans, x: multiply(2.0, x))
-reciprocal = _elementwise("reciprocal", np.reciprocal, lambda ans, x: negative(square(ans)))
+square = _elementwise("square", np.square, lambda ans, x: 2.0 * x)
+reciprocal = _elementwise("reciprocal", np.reciprocal, lambda ans, x: -(ans * ans))
 
 # -- elementary functions ---------------------------------------------------------------
 
 exp = _elementwise("exp", np.exp, lambda ans, x: ans)
-expm1 = _elementwise("expm1", np.expm1, lambda ans, x: add(ans, 1.0))
-log = _elementwise("log", np.log, lambda ans, x: reciprocal(x))
-log1p = _elementwise("log1p", np.log1p, lambda ans, x: reciprocal(add(x, 1.0)))
-sqrt = _elementwise("sqrt", np.sqrt, lambda ans, x: divide(0.5, ans))
+expm1 = _elementwise("expm1", np.expm1, lambda ans, x: ans + 1.0)
+log = _elementwise("log", np.log, lambda ans, x: 1.0 / x)
+log1p = _elementwise("log1p", np.log1p, lambda ans, x: 1.0 / (x + 1.0))
+sqrt = _elementwise("sqrt", np.sqrt, lambda ans, x: 0.5 / ans)
 sin = _elementwise("sin", np.sin, lambda ans, x: cos(x))
-cos = _elementwise("cos", np.cos, lambda ans, x: negative(sin(x)))
-tan = _elementwise("tan", np.tan, lambda ans, x: add(1.0, square(ans)))
-arcsin = _elementwise(
-    "arcsin", np.arcsin, lambda ans, x: reciprocal(sqrt(subtract(1.0, square(x))))
-)
-arccos = _elementwise(
-    "arccos", np.arccos, lambda ans, x: negative(reciprocal(sqrt(subtract(1.0, square(x)))))
-)
-arctan = _elementwise("arctan", np.arctan, lambda ans, x: reciprocal(add(1.0, square(x))))
+cos = _elementwise("cos", np.cos, lambda ans, x: -sin(x))
+tan = _elementwise("tan", np.tan, lambda ans, x: 1.0 + ans * ans)
+arcsin = _elementwise("arcsin", np.arcsin, lambda ans, x: 1.0 / sqrt(1.0 - x * x))
+arccos = _elementwise("arccos", np.arccos, lambda ans, x: -1.0 / sqrt(1.0 - x * x))
+arctan = _elementwise("arctan", np.arctan, lambda ans, x: 1.0 / (1.0 + x * x))
 sinh = _elementwise("sinh", np.sinh, lambda ans, x: cosh(x))
 cosh = _elementwise("cosh", np.cosh, lambda ans, x: sinh(x))
-tanh = _elementwise("tanh", np.tanh, lambda ans, x: subtract(1.0, square(ans)))
+tanh = _elementwise("tanh", np.tanh, lambda ans, x: 1.0 - ans * ans)
 # |x|: slope sign(x), 0 at x = 0 (a subgradient).
 absolute = _elementwise("abs", np.abs, lambda ans, x: sign(x))
 sign = _elementwise("sign", np.sign, lambda ans, x: 0.0)
@@ -211,7 +210,7 @@ def _softplus(x: Any) -> Any:
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
-sigmoid = _elementwise("sigmoid", _sigmoid, lambda ans, x: multiply(ans, subtract(1.0, ans)))
+sigmoid = _elementwise("sigmoid", _sigmoid, lambda ans, x: ans * (1.0 - ans))
 softplus = _elementwise("softplus", _softplus, lambda ans, x: sigmoid(x))
 
 
@@ -307,7 +306,7 @@ broadcast_to = Primitive(
 )
 reshape = Primitive(
     "reshape",
-    lambda x, shape: np.reshape(x, shape),
+    lambda x, shape: x.reshape(shape) if type(x) is np.ndarray else np.reshape(x, shape),
     vjps=[lambda g, ans, x, shape: reshape(g, shape_of(x))],
     jvps=[lambda t, ans, x, shape: reshape(t, (shape_of(t)[0], *np.shape(value_of(ans))))],
 )
@@ -319,7 +318,7 @@ def _transpose_axes(axes: Any, ndim: int) -> tuple[int, ...]:
 
 transpose = Primitive(
     "transpose",
-    lambda x, axes=None: np.transpose(x, axes),
+    lambda x, axes=None: x.transpose(axes) if type(x) is np.ndarray else np.transpose(x, axes),
     vjps=[
         lambda g, ans, x, axes=None: transpose(
             g, tuple(np.argsort(_transpose_axes(axes, len(shape_of(x)))))
@@ -389,9 +388,15 @@ def _index_batch_last(index: Any) -> Any:
     return index
 
 
-getitem.jvps = (
-    lambda t, ans, x, index: _batch_first(getitem(_batch_last(t), _index_batch_last(index))),
-)
+def _getitem_jvp(t: Any, ans: Any, x: Any, index: Any) -> Any:
+    if _basic(index):  # ints and slices: the batch axis in front is kept by a full slice
+        return getitem(t, _batch_index(index))
+    # arrays as indexes: their result axes could move in front of a full slice, so the
+    # batch axis is moved last (where NumPy keeps it) and back
+    return _batch_first(getitem(_batch_last(t), _index_batch_last(index)))
+
+
+getitem.jvps = (_getitem_jvp,)
 untake.jvps = (
     lambda t, ans, x, index, shape: _batch_first(
         untake(_batch_last(t), _index_batch_last(index), (*shape, shape_of(t)[0]))
@@ -399,45 +404,47 @@ untake.jvps = (
 )
 
 
-def _concat(axis: int, *arrays: Any) -> Any:
-    return np.concatenate(arrays, axis=axis)
+class _Join(Primitive):
+    """concatenate and stack: the arrays come as separate arguments, after the axis, so
+    that each can be traced. The reverse rule hands each array its piece of the
+    cotangent; the forward rule joins all tangents at once (zeros for constant arrays)."""
 
-
-def _concat_vjp(i: int) -> Any:
-    def rule(g: Any, ans: Any, axis: int, *arrays: Any) -> Any:
-        sizes = [shape_of(a)[axis] for a in arrays]
-        start = sum(sizes[: i - 1])
-        index = [slice(None)] * len(shape_of(ans))
-        index[axis] = slice(start, start + sizes[i - 1])
-        return getitem(g, tuple(index))
-
-    return rule
-
-
-def _concat_jvp(i: int) -> Any:
-    def rule(t: Any, ans: Any, axis: int, *arrays: Any) -> Any:
-        k = shape_of(t)[0]
-        parts = [t if j == i - 1 else np.zeros((k, *shape_of(a))) for j, a in enumerate(arrays)]
-        return concat(_batch_axis(axis), *parts)
-
-    return rule
-
-
-class _Concat(Primitive):
-    """concatenate takes the arrays as separate arguments (so each can be traced)."""
-
-    def __init__(self) -> None:
-        super().__init__("concatenate", _concat)
+    def __init__(self, name: str, fun: Any, piece: Any) -> None:
+        super().__init__(name, fun)
+        self.piece = piece  # piece(g, axis, arrays, i): the part of g that array i made
+        self.joint_jvp = self._joint
 
     def rules_for(self, n: int) -> None:
         while len(self.vjps) < n + 1:
             i = len(self.vjps)
-            self.vjps = (*self.vjps, _concat_vjp(i) if i else None)
-            self.jvps = (*self.jvps, _concat_jvp(i) if i else None)
+            self.vjps = (*self.vjps, self._vjp(i - 1) if i else None)
         self.know_rules()
 
+    def _vjp(self, i: int) -> Any:
+        return lambda g, ans, axis, *arrays: self.piece(g, axis % len(shape_of(ans)), arrays, i)
 
-concat = _Concat()
+    def _joint(self, tangents: list, ans: Any, axis: int, *arrays: Any) -> Any:
+        k = next(shape_of(t)[0] for t in tangents if t is not None)
+        parts = [
+            t if t is not None else np.zeros((k, *shape_of(a)))
+            for t, a in zip(tangents[1:], arrays, strict=True)
+        ]
+        return self(_batch_axis(axis), *parts)
+
+
+def _concat_piece(g: Any, axis: int, arrays: tuple, i: int) -> Any:
+    start = sum(shape_of(a)[axis] for a in arrays[:i])
+    index = [slice(None)] * len(shape_of(g))
+    index[axis] = slice(start, start + shape_of(arrays[i])[axis])
+    return getitem(g, tuple(index))
+
+
+def _stack_piece(g: Any, axis: int, arrays: tuple, i: int) -> Any:
+    return getitem(g, (slice(None),) * axis + (i,))
+
+
+concat = _Join("concatenate", lambda axis, *arrays: np.concatenate(arrays, axis=axis), _concat_piece)
+stack_ = _Join("stack", lambda axis, *arrays: np.stack(arrays, axis=axis), _stack_piece)
 
 
 def concatenate(arrays: Any, axis: int = 0) -> Any:
@@ -452,10 +459,8 @@ def stack(arrays: Any, axis: int = 0) -> Any:
     arrays = list(arrays)
     if not arrays:
         raise CalcmlError("stack needs at least one array")
-    shape = shape_of(arrays[0])
-    where_ = axis if axis >= 0 else len(shape) + 1 + axis
-    new = (*shape[:where_], 1, *shape[where_:])
-    return concatenate([reshape(a, new) for a in arrays], axis=where_)
+    stack_.rules_for(len(arrays))
+    return stack_(axis, *arrays)
 
 
 # -- reductions ---------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import CalcmlError
 from .core import TAPES, Box, Dual, Traced, check_array_input, new_level, shape_of, value_of
-from .table import add, reusable, sum_to
+from .table import IN_PLACE_MIN_SIZE, reusable, sum_to
 
 
 def _refs_of_an_attribute_in_a_local() -> int:
@@ -120,13 +120,14 @@ def _run_backward(tape: list[Box], last: Box | None = None) -> None:
             cotangent = vjps[i](g, ans, *args, **kwargs)
             if elementwise:  # only these broadcast; undo it
                 target = shape_of(args[i])
-                if shape_of(cotangent) != target:
+                if getattr(cotangent, "shape", ()) != target:
                     cotangent = sum_to(cotangent, target)
             old = parent.adjoint
             if old is None:
                 parent.adjoint = cotangent
             elif (
                 type(old) is np.ndarray
+                and old.size >= IN_PLACE_MIN_SIZE
                 and sys.getrefcount(old) == _HELD_REFS  # held by the parent and here only
                 and reusable(old)
                 and type(cotangent) is np.ndarray
@@ -135,7 +136,7 @@ def _run_backward(tape: list[Box], last: Box | None = None) -> None:
             ):
                 np.add(old, cotangent, out=old)  # a large sum, into memory already ours
             else:
-                parent.adjoint = add(old, cotangent)
+                parent.adjoint = old + cotangent  # NumPy's own, or the add primitive
 
 
 def _argnums(argnums: int | Sequence[int], nargs: int) -> tuple[int, ...]:
@@ -146,12 +147,15 @@ def _argnums(argnums: int | Sequence[int], nargs: int) -> tuple[int, ...]:
     return tuple(i % nargs for i in nums)
 
 
-def _scalar_output(rec: _Recording, name: str) -> None:
-    if shape_of(rec.out) not in ((), (1,)):
+def _scalar_output(rec: _Recording, name: str) -> tuple[int, ...]:
+    """The output's shape, () or (1,); anything else is an error that says what to use."""
+    shape = shape_of(value_of(rec.out))
+    if shape not in ((), (1,)):
         raise CalcmlError(
             f"{name} needs a function with a scalar output, but this one returns shape "
-            f"{shape_of(rec.out)}; for vector outputs use calcml.ad.jacobian (or vjp)"
+            f"{shape}; for vector outputs use calcml.ad.jacobian (or vjp)"
         )
+    return shape
 
 
 def value_and_grad(fun: Function, argnums: int | Sequence[int] = 0) -> Function:
@@ -166,12 +170,18 @@ def value_and_grad(fun: Function, argnums: int | Sequence[int] = 0) -> Function:
     (2.0, (1.0, 2.0))
     """
 
+    checked: dict[int, tuple[int, ...]] = {}  # argnums, checked once per number of args
+
     def wrapped(*args: Any) -> tuple[Any, Any]:
-        nums = _argnums(argnums, len(args))
+        nums = checked.get(len(args))
+        if nums is None:
+            nums = checked[len(args)] = _argnums(argnums, len(args))
         rec = _Recording(fun, args, nums)
-        _scalar_output(rec, "grad")
-        grads = rec.backward(np.ones(shape_of(rec.out)) if shape_of(rec.out) else 1.0, once=True)
-        value = _like_input(rec.value, rec.value)
+        shape = _scalar_output(rec, "grad")
+        grads = rec.backward(np.ones(shape) if shape else 1.0, once=True)
+        value = rec.value
+        if not shape and not isinstance(value, Traced):
+            value = float(value)
         if isinstance(argnums, int):
             return value, _like_input(grads[0], rec.values[0])
         return value, tuple(_like_input(g, v) for g, v in zip(grads, rec.values, strict=True))
