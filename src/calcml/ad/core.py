@@ -217,15 +217,13 @@ class Primitive:
         differentiable = self.differentiable
         values = []
         parents = []
-        i = 0
-        for arg in args:
+        for i, arg in enumerate(args):
             if type(arg) is Box and arg.level == level:
                 values.append(arg.value)
                 if i < len(differentiable) and differentiable[i]:
                     parents.append((i, arg))
             else:
                 values.append(arg)
-            i += 1
         # Levels below this one are handled by calling the primitive again on what is
         # inside; with a single level, NumPy's function is called directly.
         ans = self(*values, **kwargs) if nested else self.fun(*values, **kwargs)
@@ -263,16 +261,22 @@ class Primitive:
             for i, t in moving:
                 tangents[i] = t
             return Dual(ans, level, joint(tangents, ans, *values, **kwargs))
-        tangent = None
-        for i, t in moving:
-            if self.elementwise and shape_of(t)[1:] != shape_of(ans):
-                t = _align_batch(t, values[i], ans)
-            part = jvps[i](t, ans, *values, **kwargs)
-            tangent = part if tangent is None else tangent + part
-        if tangent is None:
+        if not moving:
             return ans
+        tangent = None
         if self.elementwise:
-            tangent = _fill_batch(tangent, ans)
+            shape = shape_of(ans)
+            for i, t in moving:
+                if shape_of(t)[1:] != shape:
+                    t = _align_batch(t, values[i], ans)
+                part = jvps[i](t, ans, *values, **kwargs)
+                tangent = part if tangent is None else tangent + part
+            if shape_of(tangent)[1:] != shape:
+                tangent = _fill_batch(tangent, ans)
+        else:
+            for i, t in moving:
+                part = jvps[i](t, ans, *values, **kwargs)
+                tangent = part if tangent is None else tangent + part
         return Dual(ans, level, tangent)
 
 

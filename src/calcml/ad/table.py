@@ -397,11 +397,16 @@ def _getitem_jvp(t: Any, ans: Any, x: Any, index: Any) -> Any:
 
 
 getitem.jvps = (_getitem_jvp,)
-untake.jvps = (
-    lambda t, ans, x, index, shape: _batch_first(
-        untake(_batch_last(t), _index_batch_last(index), (*shape, shape_of(t)[0]))
-    ),
-)
+
+
+def _untake_jvp(t: Any, ans: Any, x: Any, index: Any, shape: tuple[int, ...]) -> Any:
+    k = shape_of(t)[0]
+    if _basic(index):  # as for getitem: a full slice in front keeps the batch axis
+        return untake(t, _batch_index(index), (k, *shape))
+    return _batch_first(untake(_batch_last(t), _index_batch_last(index), (*shape, k)))
+
+
+untake.jvps = (_untake_jvp,)
 
 
 class _Join(Primitive):
@@ -443,8 +448,8 @@ def _stack_piece(g: Any, axis: int, arrays: tuple, i: int) -> Any:
     return getitem(g, (slice(None),) * axis + (i,))
 
 
-concat = _Join("concatenate", lambda axis, *arrays: np.concatenate(arrays, axis=axis), _concat_piece)
-stack_ = _Join("stack", lambda axis, *arrays: np.stack(arrays, axis=axis), _stack_piece)
+concat = _Join("concatenate", lambda axis, *a: np.concatenate(a, axis=axis), _concat_piece)
+stack_ = _Join("stack", lambda axis, *a: np.stack(a, axis=axis), _stack_piece)
 
 
 def concatenate(arrays: Any, axis: int = 0) -> Any:
