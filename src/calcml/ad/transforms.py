@@ -119,7 +119,8 @@ def _run_backward(tape: list[Box], last: Box | None = None) -> None:
         for i, parent in node.parents:
             cotangent = vjps[i](g, ans, *args, **kwargs)
             if elementwise:  # only these broadcast; undo it
-                target = shape_of(args[i])
+                arg = args[i]
+                target = arg.shape if type(arg) is np.ndarray else shape_of(arg)
                 if getattr(cotangent, "shape", ()) != target:
                     cotangent = sum_to(cotangent, target)
             old = parent.adjoint
