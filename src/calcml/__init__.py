@@ -12,7 +12,7 @@ x*(x*cos(x) + 2*sin(x))
 
 from . import ad, numeric
 from .budget import get_time_budget, set_time_budget
-from .errors import CalcmlError, LimitError, ParseError
+from .errors import CalcmlError, CalcmlWarning, LimitError, ParseError
 from .expr import parse, to_latex, to_mathml, to_text
 from .function import Function, NotFiniteError, as_function
 from .symbolic import (
@@ -23,8 +23,12 @@ from .symbolic import (
     gradient,
     hessian,
     jacobian,
+    linearise,
+    linearize,
     partial,
+    taylor,
     total_derivative,
+    truncation_slope,
 )
 
 __version__ = "0.1.0"
@@ -41,6 +45,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "CalcmlError",
+    "CalcmlWarning",
     "Derivation",
     "Function",
     "LimitError",
@@ -55,13 +60,17 @@ __all__ = [
     "gradient",
     "hessian",
     "jacobian",
+    "linearise",
+    "linearize",
     "numeric",
     "parse",
     "partial",
     "plots",
     "set_time_budget",
+    "taylor",
     "to_latex",
     "to_mathml",
     "to_text",
     "total_derivative",
+    "truncation_slope",
 ]

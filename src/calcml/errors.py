@@ -52,3 +52,8 @@ class LimitError(CalcmlError):
     def __init__(self, message: str, position: int | None = None) -> None:
         self.position = position
         super().__init__(message)
+
+
+class CalcmlWarning(UserWarning):
+    """Something calcml computed but wants you to doubt: a Taylor polynomial used beyond
+    its radius of convergence, for instance."""
