@@ -15,6 +15,13 @@ from .budget import get_time_budget, set_time_budget
 from .errors import CalcmlError, CalcmlWarning, LimitError, ParseError
 from .expr import parse, to_latex, to_mathml, to_text
 from .function import Function, NotFiniteError, as_function
+from .optimize import (
+    gradient_descent,
+    lagrange,
+    minimize,
+    newton_raphson,
+    stationary_points,
+)
 from .symbolic import (
     Derivation,
     Step,
@@ -58,15 +65,20 @@ __all__ = [
     "equivalent",
     "get_time_budget",
     "gradient",
+    "gradient_descent",
     "hessian",
     "jacobian",
+    "lagrange",
     "linearise",
     "linearize",
+    "minimize",
+    "newton_raphson",
     "numeric",
     "parse",
     "partial",
     "plots",
     "set_time_budget",
+    "stationary_points",
     "taylor",
     "to_latex",
     "to_mathml",

@@ -1,0 +1,339 @@
+"""Walking downhill: gradient descent, Newton's method with the Hessian, and BFGS.
+
+All three move x_{k+1} = x_k + t_k p_k along a downhill direction p_k:
+
+* gradient descent: p = -grad f, with a fixed step t, or backtracking (Armijo: halve t
+  until f drops by at least c t |grad f|^2), optionally with momentum;
+* Newton: p solves H p = -grad f, the minimum of the local quadratic model. When H is
+  not positive definite that p may point uphill or to a saddle, so H is shifted by
+  tau I (tau just above -lambda_min) first, and the result notes that it did so;
+* BFGS: p = -B grad f with B an approximation of the inverse Hessian built from the
+  gradients already seen, with a line search satisfying the Wolfe conditions.
+
+They stop when |grad f| is small (that is what success means), and say when they could
+not: divergence (f growing, NaN, overflow), no decrease, too many iterations.
+
+>>> r = gradient_descent("x^2 + 3y^2", x0=[2, 1], step=0.1)
+>>> r.success, np.round(r.x, 6).tolist()
+(True, [0.0, 0.0])
+>>> gradient_descent("x^2 + 3y^2", x0=[2, 1], step=0.5).status
+'diverged'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..budget import budgeted
+from ..errors import CalcmlError
+from ..function import Function, NotFiniteError
+from .result import Result
+
+ARMIJO_C = 1e-4
+
+
+def as_start(fn: Function, x0: Any) -> np.ndarray:
+    """x0 as a float vector with one entry per variable."""
+    if isinstance(x0, dict):
+        return fn._point(x0).copy()
+    x = np.array(np.asarray(x0, dtype=float).ravel())
+    if fn.n is not None and x.shape != (fn.n,):
+        names = ", ".join(fn.variables or [])
+        raise CalcmlError(f"x0 needs {fn.n} number(s), one for each of {names}; got {x.size}")
+    return x
+
+
+class _Run:
+    """The bookkeeping every method shares: history, table rows, the result."""
+
+    def __init__(self, fn: Function, x0: np.ndarray, method: str) -> None:
+        self.fn, self.method = fn, method
+        self.x = x0
+        self.history = [x0.copy()]
+        self.rows: list[dict[str, Any]] = []
+        self.notes: list[str] = []
+        self.f = float("nan")
+        self.g = np.full(x0.shape, np.nan)
+
+    def row(self, k: int, step: Any = "") -> None:
+        self.rows.append(
+            {
+                "k": k,
+                "x": self.x.copy(),
+                "f(x)": self.f,
+                "|grad f|": float(np.linalg.norm(self.g)),
+                "step": step,
+            }
+        )
+
+    def move(self, x: np.ndarray) -> None:
+        self.x = x
+        self.history.append(x.copy())
+
+    def result(self, status: str, message: str, success: bool = False) -> Result:
+        fn = self.fn
+        return Result(
+            x=self.x,
+            fun=self.f,
+            success=success,
+            status=status,
+            message=message,
+            history=self.history,
+            rows=self.rows,
+            method=self.method,
+            nfev=fn.nfev,
+            njev=fn.njev,
+            nhev=fn.nhev,
+            jac=self.g,
+            notes=self.notes,
+            variables=fn.variables,
+        )
+
+    def converged(self, gtol: float) -> Result:
+        return self.result(
+            "converged",
+            f"|grad f| = {np.linalg.norm(self.g):.3g} <= {gtol:g} "
+            f"at x = {np.array2string(self.x, precision=10)}",
+            True,
+        )
+
+
+def _evaluate(fn: Function, x: np.ndarray) -> tuple[float, np.ndarray]:
+    return float(fn.value(x)), np.asarray(fn.gradient(x), dtype=float)
+
+
+def _backtrack(
+    fn: Function, x: np.ndarray, f: float, g: np.ndarray, p: np.ndarray, t: float
+) -> tuple[float, float] | None:
+    """Armijo backtracking along p from step t: (t, f(x + t p)), or None if f never drops."""
+    slope = float(g @ p)
+    for _ in range(60):
+        try:
+            ft = float(fn.value(x + t * p))
+        except NotFiniteError:
+            ft = np.inf
+        if np.isfinite(ft) and ft <= f + ARMIJO_C * t * slope:
+            return t, ft
+        t *= 0.5
+    return None
+
+
+@budgeted
+def gradient_descent(
+    f: Any,
+    x0: Any,
+    step: float | str = 0.1,
+    momentum: float = 0.0,
+    gtol: float = 1e-6,
+    maxiter: int = 10_000,
+) -> Result:
+    """Minimise f by steps against the gradient.
+
+    ``step``: a number (fixed) or "backtracking" (Armijo line search). ``momentum`` in
+    [0, 1): the heavy-ball method, v <- momentum v - step grad f, x <- x + v.
+
+    Examples
+    --------
+    >>> r = gradient_descent("(x - 1)^2 + (y + 2)^2", x0=[0, 0], step="backtracking")
+    >>> r.success, np.round(r.x, 6).tolist()
+    (True, [1.0, -2.0])
+    """
+    fn = f if isinstance(f, Function) else Function(f)
+    x = as_start(fn, x0)
+    if step != "backtracking" and (isinstance(step, str) or not float(step) > 0):
+        raise CalcmlError(f"step must be a positive number or 'backtracking', not {step!r}")
+    if not 0 <= momentum < 1:
+        raise CalcmlError(f"momentum must be in [0, 1), not {momentum}")
+    name = "gradient_descent" + (" (backtracking)" if step == "backtracking" else "")
+    run = _Run(fn, x, name)
+    velocity = np.zeros_like(x)
+    t = 1.0
+    f0 = None
+    rising = 0
+    for k in range(maxiter + 1):
+        try:
+            f_new, run.g = _evaluate(fn, run.x)
+        except NotFiniteError as err:
+            return run.result(
+                "not_finite",
+                f"f is not finite at x = {run.x}: the steps ran "
+                f"out of its domain or overflowed ({err}). Try a smaller step.",
+            )
+        rising = rising + 1 if f_new > run.f else 0
+        run.f = f_new
+        f0 = run.f if f0 is None else f0
+        if np.linalg.norm(run.g) <= gtol:
+            run.row(k)
+            return run.converged(gtol)
+        if k == maxiter:
+            run.row(k)
+            break
+        if (rising >= 10 and run.f > f0) or abs(run.f) > 1e150 or not np.isfinite(run.f):
+            run.row(k)
+            return run.result(
+                "diverged",
+                f"f grew from {f0:.6g} to {run.f:.6g} over the last "
+                f"{rising} steps: the step {step} is too large for this function's "
+                "curvature. Try a smaller step or step='backtracking'.",
+            )
+        if step == "backtracking":
+            found = _backtrack(fn, run.x, run.f, run.g, -run.g, min(1.0, 2 * t))
+            if found is None:
+                run.row(k)
+                return run.result(
+                    "no_decrease",
+                    "no step along -grad f lowers f: x is at a "
+                    "minimum to rounding, or f is not smooth here",
+                )
+            t = found[0]
+            run.row(k, t)
+            run.move(run.x - t * run.g)
+        else:
+            velocity = momentum * velocity - float(step) * run.g
+            run.row(k, float(step))
+            run.move(run.x + velocity)
+    return run.result(
+        "max_iterations",
+        f"|grad f| is still {np.linalg.norm(run.g):.3g} after "
+        f"{maxiter} iterations: try a larger step, momentum, or method='bfgs'",
+    )
+
+
+def newton(fn: Function, x: np.ndarray, gtol: float, maxiter: int) -> Result:
+    """Newton's method with the Hessian, shifted where not positive definite, and an
+    Armijo line search on the Newton direction."""
+    run = _Run(fn, x, "newton")
+    escapes = 0
+    for k in range(maxiter + 1):
+        try:
+            run.f, run.g = _evaluate(fn, run.x)
+            if k == maxiter:
+                run.row(k)
+                break
+            hess = np.asarray(fn.hessian(run.x), dtype=float)
+        except NotFiniteError as err:
+            return run.result(
+                "not_finite", f"f or a derivative is not finite at x = {run.x}: {err}"
+            )
+        if np.linalg.norm(run.g) <= gtol:
+            values, vectors = np.linalg.eigh(0.5 * (hess + hess.T))
+            if values[0] >= -1e-8 * max(1.0, float(np.max(np.abs(hess)))) or escapes == 3:
+                run.row(k)
+                return run.converged(gtol)
+            escapes += 1  # a saddle or a maximum: grad f = 0 but f curves down
+            run.notes.append(
+                f"iteration {k}: grad f = 0 at a saddle or maximum (Hessian eigenvalue "
+                f"{values[0]:.3g}); stepped off along its eigenvector"
+            )
+            run.row(k, "escape")
+            run.move(run.x + 0.1 * max(1.0, float(np.linalg.norm(run.x))) * vectors[:, 0])
+            continue
+        p = _newton_direction(hess, run.g, k, run.notes)
+        found = _backtrack(fn, run.x, run.f, run.g, p, 1.0)
+        if found is None:
+            run.row(k)
+            return run.result(
+                "no_decrease",
+                "the line search found no lower point along the "
+                "Newton direction (rounding, or f is not smooth here)",
+            )
+        run.row(k, found[0])
+        run.move(run.x + found[0] * p)
+    return run.result(
+        "max_iterations",
+        f"|grad f| is still {np.linalg.norm(run.g):.3g} after {maxiter} iterations",
+    )
+
+
+def _newton_direction(hess: np.ndarray, g: np.ndarray, k: int, notes: list[str]) -> np.ndarray:
+    hess = 0.5 * (hess + hess.T)
+    try:
+        chol = np.linalg.cholesky(hess)
+        return -np.linalg.solve(chol.T, np.linalg.solve(chol, g))
+    except np.linalg.LinAlgError:
+        pass
+    low = float(np.linalg.eigvalsh(hess)[0])
+    scale = max(1.0, float(np.max(np.abs(hess))))
+    tau = -low + max(abs(low), 1e-3 * scale)  # the negative curvature, turned positive
+    notes.append(
+        f"iteration {k}: the Hessian is not positive definite (smallest eigenvalue "
+        f"{low:.3g}); shifted by {tau:.3g} I so that the step goes downhill"
+    )
+    return -np.linalg.solve(hess + tau * np.eye(len(g)), g)
+
+
+def bfgs(fn: Function, x: np.ndarray, gtol: float, maxiter: int) -> Result:
+    """BFGS with a Wolfe line search (SciPy's ``line_search``; backtracking if it fails)."""
+    from scipy.optimize import line_search
+
+    run = _Run(fn, x, "bfgs")
+    n = len(x)
+    inverse = np.eye(n)
+    try:
+        run.f, run.g = _evaluate(fn, run.x)
+    except NotFiniteError as err:
+        return run.result("not_finite", f"f is not finite at x0: {err}")
+    for k in range(maxiter + 1):
+        if np.linalg.norm(run.g) <= gtol:
+            run.row(k)
+            return run.converged(gtol)
+        if k == maxiter:
+            run.row(k)
+            break
+        p = -inverse @ run.g
+        if run.g @ p >= 0:  # lost descent (rounding): restart from the gradient
+            inverse = np.eye(n)
+            p = -run.g
+        t = _wolfe(line_search, fn, run.x, p, run.f, run.g)
+        if t is None:
+            found = _backtrack(fn, run.x, run.f, run.g, p, 1.0)
+            if found is None:
+                run.row(k)
+                return run.result("no_decrease", "no step along the BFGS direction lowers f")
+            t = found[0]
+        run.row(k, t)
+        s = t * p
+        try:
+            f_new, g_new = _evaluate(fn, run.x + s)
+        except NotFiniteError as err:
+            return run.result("not_finite", f"f is not finite at x = {run.x + s}: {err}")
+        y = g_new - run.g
+        sy = float(s @ y)
+        if k == 0 and sy > 0:
+            inverse = np.eye(n) * sy / float(y @ y)  # scale the first guess (Nocedal-Wright)
+        if sy > 1e-12 * np.linalg.norm(s) * np.linalg.norm(y):
+            rho = 1.0 / sy
+            v = np.eye(n) - rho * np.outer(s, y)
+            inverse = v @ inverse @ v.T + rho * np.outer(s, s)
+        run.move(run.x + s)
+        run.f, run.g = f_new, g_new
+    return run.result(
+        "max_iterations",
+        f"|grad f| is still {np.linalg.norm(run.g):.3g} after {maxiter} iterations",
+    )
+
+
+def _wolfe(
+    line_search: Callable, fn: Function, x: np.ndarray, p: np.ndarray, f: float, g: np.ndarray
+) -> float | None:
+    def value(z: np.ndarray) -> float:
+        try:
+            return float(fn.value(z))
+        except NotFiniteError:
+            return np.inf
+
+    def gradient(z: np.ndarray) -> np.ndarray:
+        try:
+            return np.asarray(fn.gradient(z), dtype=float)
+        except NotFiniteError:
+            return np.full(z.shape, np.nan)
+
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = line_search(value, gradient, x, p, gfk=g, old_fval=f)[0]
+    return None if t is None or not np.isfinite(t) or t <= 0 else float(t)

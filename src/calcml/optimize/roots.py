@@ -1,0 +1,210 @@
+"""Newton-Raphson: follow the tangent down to the axis, again and again.
+
+x_{k+1} = x_k - f(x_k) / f'(x_k) for one equation; for a system F(x) = 0 the step solves
+J(x_k) dx = -F(x_k). Near a simple root each step doubles the number of correct digits;
+elsewhere it can fail, and calcml says how: a flat tangent (f' = 0), a cycle
+(x^3 - 2x + 2 from 0 hops between 0 and 1 for ever), divergence, or no root at all
+(x^2 + 1). Success means the residual |f(x)| is small, never only that the steps were.
+
+>>> r = newton_raphson("x^2 - 2", x0=1)
+>>> r.success, round(r.x, 12), r.nit
+(True, 1.414213562373, 5)
+>>> newton_raphson("x^3 - 2x + 2", x0=0).status
+'cycle'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..budget import budgeted
+from ..errors import CalcmlError
+from ..function import Function, NotFiniteError
+from .result import Result
+
+EPS = np.finfo(float).eps
+
+
+def _as_function(f: Any) -> Function:
+    return f if isinstance(f, Function) else Function(f)
+
+
+def _small_residual(fx: np.ndarray, x: np.ndarray, slope: float, ftol: float) -> bool:
+    # |f| is small when below ftol, or at the rounding floor of f near x: f is only
+    # known to about eps * |f'| * |x| there, so no step can do better.
+    floor = 16 * EPS * slope * max(1.0, float(np.max(np.abs(x))))
+    return float(np.max(np.abs(fx))) <= max(ftol, floor)
+
+
+@budgeted
+def newton_raphson(
+    f: Any,
+    x0: Any,
+    ftol: float = 1e-12,
+    maxiter: int = 50,
+) -> Result:
+    """Find a root of f (one variable) or of a system (a list of expressions, vector x0).
+
+    Returns a :class:`Result` whose ``rows`` are the table of x, f(x), f'(x) and the step.
+    ``success`` only when |f(x)| <= ftol (or at the rounding floor of f there).
+
+    Examples
+    --------
+    >>> r = newton_raphson(["x^2 + y^2 - 4", "x - y"], x0=[1, 2])
+    >>> r.success, np.round(r.x, 10).tolist()
+    (True, [1.4142135624, 1.4142135624])
+    >>> r = newton_raphson("x^2 + 1", x0=0.5)
+    >>> r.success, r.status
+    (False, 'max_iterations')
+    """
+    fn = _as_function(f)
+    if fn.is_scalar is False or (fn.n or 1) > 1 or isinstance(f, list | tuple):
+        return _system(fn, x0, ftol, maxiter)
+    return _scalar(fn, x0, ftol, maxiter)
+
+
+def _scalar(fn: Function, x0: Any, ftol: float, maxiter: int) -> Result:
+    try:
+        x = float(np.asarray(x0, dtype=float).reshape(()))
+    except (TypeError, ValueError):
+        raise CalcmlError(f"x0 must be a number for one equation, not {x0!r}") from None
+    history, rows = [x], []
+    fx = d = float("nan")
+
+    def done(status: str, message: str, success: bool = False) -> Result:
+        return Result(
+            x=x,
+            fun=fx,
+            success=success,
+            status=status,
+            message=message,
+            history=history,
+            rows=rows,
+            method="newton_raphson",
+            nfev=fn.nfev,
+            njev=fn.njev,
+            jac=d,
+            variables=fn.variables,
+        )
+
+    for k in range(maxiter + 1):
+        try:
+            fx = float(fn.value(np.array([x])))
+            d = float(fn.gradient(np.array([x]))[0])
+        except NotFiniteError as err:
+            rows.append({"k": k, "x": x, "f(x)": fx, "f'(x)": float("nan"), "step": ""})
+            return done(
+                "not_finite",
+                f"f or f' is not defined at x = {x:.10g} ({err}); try an x0 closer to the root",
+            )
+        if _small_residual(np.array([fx]), np.array([x]), abs(d), ftol):
+            rows.append({"k": k, "x": x, "f(x)": fx, "f'(x)": d, "step": ""})
+            return done("converged", f"|f(x)| = {abs(fx):.3g} at x = {x:.15g}", True)
+        if k == maxiter:
+            rows.append({"k": k, "x": x, "f(x)": fx, "f'(x)": d, "step": ""})
+            break
+        if abs(d) <= 1e3 * EPS * max(1.0, abs(fx)):
+            rows.append({"k": k, "x": x, "f(x)": fx, "f'(x)": d, "step": ""})
+            return done(
+                "zero_derivative",
+                f"f'(x) = {d:.3g} at x = {x:.10g}: the tangent is flat and does not meet the "
+                "axis. Try another x0 (away from this turning point).",
+            )
+        step = -fx / d
+        rows.append({"k": k, "x": x, "f(x)": fx, "f'(x)": d, "step": step})
+        x = x + step
+        history.append(x)
+        if not np.isfinite(x) or abs(x) > 1e15:
+            return done(
+                "diverged",
+                f"x ran away to {x:.3g}: the iteration diverges from "
+                "this x0. Try an x0 closer to a root (plot f to see where one is).",
+            )
+        cycle = _cycle(history)
+        if cycle:
+            points = ", ".join(f"{p:.6g}" for p in cycle)
+            return done(
+                "cycle",
+                f"the iterates cycle between {points} without reaching a root: Newton's "
+                "tangents bounce back and forth. Try another x0.",
+            )
+    return done(
+        "max_iterations",
+        f"no root after {maxiter} iterations: |f(x)| is still {abs(fx):.3g} at x = "
+        f"{x:.10g}. f may have no real root here (is its value bounded away from 0?); "
+        "try another x0 or plot f.",
+    )
+
+
+def _cycle(history: list[float]) -> list[float] | None:
+    """The repeating points when the newest iterate returns to one seen 2+ steps before."""
+    x = history[-1]
+    for back in range(2, min(len(history), 12)):
+        old = history[-1 - back]
+        if abs(x - old) <= 1e-9 * max(1.0, abs(x)) and abs(history[-2] - x) > 1e-9 * max(
+            1.0, abs(x)
+        ):
+            return history[-1 - back : -1]
+    return None
+
+
+def _system(fn: Function, x0: Any, ftol: float, maxiter: int) -> Result:
+    x = np.array(np.asarray(x0, dtype=float).ravel())
+    if fn.n is not None and x.shape != (fn.n,):
+        raise CalcmlError(
+            f"x0 needs {fn.n} numbers ({', '.join(fn.variables or [])}), got {x.size}"
+        )
+    if fn.m is not None and fn.n is not None and fn.m != fn.n:
+        raise CalcmlError(f"Newton-Raphson needs as many equations as unknowns ({fn.m} vs {fn.n})")
+    history, rows = [x.copy()], []
+    fx = np.full(x.shape, np.nan)
+
+    def done(status: str, message: str, success: bool = False) -> Result:
+        return Result(
+            x=x,
+            fun=fx,
+            success=success,
+            status=status,
+            message=message,
+            history=history,
+            rows=rows,
+            method="newton_raphson",
+            nfev=fn.nfev,
+            njev=fn.njev,
+            variables=fn.variables,
+        )
+
+    for k in range(maxiter + 1):
+        try:
+            fx = np.atleast_1d(np.asarray(fn.value(x), dtype=float))
+            jac = np.atleast_2d(fn.jacobian(x))
+        except NotFiniteError as err:
+            return done("not_finite", f"F or its Jacobian is not defined at x = {x}: {err}")
+        norm = float(np.max(np.abs(fx)))
+        scale = float(np.max(np.abs(jac))) if jac.size else 0.0
+        if _small_residual(fx, x, scale, ftol):
+            rows.append({"k": k, "x": x.copy(), "|F(x)|": norm, "step": ""})
+            return done("converged", f"max |F(x)| = {norm:.3g}", True)
+        if k == maxiter:
+            rows.append({"k": k, "x": x.copy(), "|F(x)|": norm, "step": ""})
+            break
+        if not np.isfinite(np.linalg.cond(jac)) or np.linalg.cond(jac) > 1e14:
+            rows.append({"k": k, "x": x.copy(), "|F(x)|": norm, "step": ""})
+            return done(
+                "singular",
+                f"the Jacobian is singular at x = {x}: the tangent "
+                "planes do not meet in one point. Try another x0.",
+            )
+        step = np.linalg.solve(jac, -fx)
+        rows.append({"k": k, "x": x.copy(), "|F(x)|": norm, "step": float(np.linalg.norm(step))})
+        x = x + step
+        history.append(x.copy())
+        if not np.all(np.isfinite(x)) or np.max(np.abs(x)) > 1e15:
+            return done("diverged", "the iterates ran away: try an x0 closer to a solution")
+    return done(
+        "max_iterations",
+        f"no solution after {maxiter} iterations: max |F| is still "
+        f"{float(np.max(np.abs(fx))):.3g}; the system may have no real solution near x0",
+    )

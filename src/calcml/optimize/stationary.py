@@ -1,0 +1,171 @@
+"""Exact stationary points and Lagrange multipliers, solved by SymPy and classified.
+
+``stationary_points(f)`` solves grad f = 0 and classifies each point by the eigenvalues
+of the Hessian there: all positive, a minimum; all negative, a maximum; both signs, a
+saddle; a zero eigenvalue, degenerate (the second-derivative test cannot decide).
+``lagrange(f, constraints)`` solves grad f = sum lambda_i grad g_i with g_i = 0 for all
+constrained stationary points; with ``x0`` it finds one numerically (Newton on the
+gradient of the Lagrangian).
+
+>>> [(p.point, p.kind) for p in stationary_points("x^2 - y^2")]
+[({'x': 0, 'y': 0}, 'saddle')]
+>>> sols = lagrange("x + y", ["x^2 + y^2 - 2"])
+>>> sorted((s.x["x"], s.fun) for s in sols)
+[(-1, -2), (1, 2)]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy
+
+from ..budget import budgeted
+from ..errors import CalcmlError
+from ..expr import to_text
+from ..function import Function
+from ..symbolic.inputs import as_expr, as_variables
+from .result import Result
+from .roots import newton_raphson
+
+
+@dataclass
+class StationaryPoint:
+    """A point where grad f = 0: ``point`` {name: exact value}, ``value`` f there,
+    ``kind`` minimum | maximum | saddle | degenerate, the Hessian's eigenvalues."""
+
+    point: dict[str, sympy.Expr]
+    value: sympy.Expr
+    kind: str
+    eigenvalues: list[float] = field(default_factory=list)
+
+
+@dataclass
+class LagrangePoint:
+    """A constrained stationary point: ``x`` {name: value}, ``fun`` f there, and
+    ``multipliers`` [lambda_1, ...] with grad f = sum lambda_i grad g_i."""
+
+    x: dict[str, Any]
+    fun: Any
+    multipliers: list[Any]
+
+
+def _real_solutions(equations: list, unknowns: list, what: str) -> list[dict]:
+    try:
+        solutions = sympy.solve(equations, unknowns, dict=True)
+    except NotImplementedError:
+        raise CalcmlError(
+            f"SymPy cannot solve {what} exactly; try a numerical method "
+            "from a starting point (minimize, or lagrange with x0=)"
+        ) from None
+    real = []
+    for s in solutions:
+        if all(v.is_real is not False for v in s.values()):
+            real.append(s)
+    return real
+
+
+def _classify(hessian: sympy.Matrix, at: dict) -> tuple[str, list[float]]:
+    h = np.array(hessian.subs(at).evalf(30).tolist(), dtype=float)
+    eig = np.linalg.eigvalsh(0.5 * (h + h.T)) if h.size else np.zeros(0)
+    tol = 1e-10 * max(1.0, float(np.max(np.abs(eig))) if eig.size else 1.0)
+    if np.any(np.abs(eig) <= tol):
+        return "degenerate", eig.tolist()
+    if np.all(eig > 0):
+        return "minimum", eig.tolist()
+    if np.all(eig < 0):
+        return "maximum", eig.tolist()
+    return "saddle", eig.tolist()
+
+
+@budgeted
+def stationary_points(f: Any, variables: Any = None) -> list[StationaryPoint]:
+    """All real solutions of grad f = 0 that SymPy finds, each classified by its Hessian.
+
+    A solution that leaves some variable free (a line of stationary points, as for
+    (x - y)^2) is reported with the remaining symbols in its point and kind "degenerate".
+
+    >>> [(p.point, p.kind) for p in stationary_points("x^3 - 3x")]
+    [({'x': -1}, 'maximum'), ({'x': 1}, 'minimum')]
+    """
+    expr = as_expr(f)
+    xs = as_variables(variables, expr)
+    grad = [sympy.diff(expr, v) for v in xs]
+    hess = sympy.hessian(expr, xs)
+    points = []
+    for s in _real_solutions(grad, xs, f"grad f = 0 for {to_text(expr)}"):
+        at = {v: s.get(v, v) for v in xs}
+        point = {str(v): sympy.nsimplify(at[v]) if at[v].is_Float else at[v] for v in xs}
+        value = sympy.simplify(expr.subs(at))
+        if any(e.free_symbols for e in at.values()):
+            points.append(StationaryPoint(point, value, "degenerate"))
+            continue
+        kind, eig = _classify(hess, at)
+        points.append(StationaryPoint(point, value, kind, eig))
+    return sorted(points, key=lambda p: [_sort_key(v) for v in p.point.values()])
+
+
+def _sort_key(v: sympy.Expr) -> float:
+    try:
+        return float(v)
+    except TypeError:
+        return 0.0
+
+
+@budgeted
+def lagrange(
+    f: Any, constraints: Any, x0: Any = None, variables: Any = None
+) -> list[LagrangePoint] | Result:
+    """Constrained stationary points of f with g_i = 0 (Lagrange multipliers).
+
+    Without ``x0``: all of them, exactly. With ``x0``: one, by Newton-Raphson on the
+    system grad f - sum lambda_i grad g_i = 0, g = 0 from x0 (multipliers started at
+    their least-squares values); the :class:`Result` carries ``multipliers``.
+
+    >>> r = lagrange("x*y", ["x + y - 2"], x0=[0.5, 1.0])
+    >>> r.success, np.round(r.x, 10).tolist(), np.round(r.multipliers, 10).tolist()
+    (True, [1.0, 1.0], [1.0])
+    """
+    expr = as_expr(f)
+    gs = [
+        as_expr(g, "a constraint")
+        for g in ([constraints] if isinstance(constraints, str) else constraints)
+    ]
+    if not gs:
+        raise CalcmlError("give at least one constraint g(x) (meaning g(x) = 0)")
+    xs = as_variables(variables, sympy.Tuple(expr, *gs))
+    lams = [sympy.Symbol(f"lambda{i + 1}") for i in range(len(gs))]
+    equations = [
+        sympy.diff(expr, v) - sum(lam * sympy.diff(g, v) for lam, g in zip(lams, gs, strict=True))
+        for v in xs
+    ] + gs
+    if x0 is not None:
+        return _numeric(equations, xs, lams, expr, gs, x0)
+    out = []
+    for s in _real_solutions(equations, xs + lams, "the Lagrange equations"):
+        if any(v not in s or s[v].free_symbols for v in xs + lams):
+            continue
+        point = {str(v): s[v] for v in xs}
+        out.append(LagrangePoint(point, sympy.simplify(expr.subs(s)), [s[lam] for lam in lams]))
+    return out
+
+
+def _numeric(equations: list, xs: list, lams: list, expr: sympy.Expr, gs: list, x0: Any) -> Result:
+    x0 = np.asarray(x0, dtype=float).ravel()
+    if x0.shape != (len(xs),):
+        raise CalcmlError(f"x0 needs {len(xs)} numbers ({', '.join(map(str, xs))})")
+    fn = Function(expr, variables=[str(v) for v in xs])
+    cn = Function(gs, variables=[str(v) for v in xs])
+    a = np.atleast_2d(cn.jacobian(x0))
+    lam0 = np.linalg.lstsq(a.T, fn.gradient(x0), rcond=None)[0]
+    system = Function(equations, variables=[str(v) for v in xs + lams])
+    r = newton_raphson(system, np.concatenate([x0, lam0]))
+    n = len(xs)
+    z = np.asarray(r.x, dtype=float)
+    r.x, r.multipliers = z[:n], z[n:]
+    r.fun = float(fn.value(r.x))
+    r.method = "lagrange (Newton on grad L = 0)"
+    r.variables = [str(v) for v in xs]
+    return r
