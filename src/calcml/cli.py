@@ -6,6 +6,7 @@
     calcml grad "x^2 y + y^3" --at 1,2
     calcml jacobian "x^2 y; 5x + sin(y)"
     calcml hessian "x^3 + x y^2" --json
+    calcml taylor "exp(x)" --about 0 --order 6 --interval -1,1
     calcml tour --out calcml-tour
 
 Every error calcml reports (a parse error with its caret, a limit, a point that does not
@@ -33,7 +34,7 @@ import typer
 from . import __version__
 from .errors import CalcmlError
 from .expr import parse, to_latex, to_text
-from .symbolic import derivative, gradient, hessian, jacobian
+from .symbolic import derivative, gradient, hessian, jacobian, taylor
 from .symbolic.inputs import as_variables, point_values, variables_of
 from .tour import (
     DEFAULT_OUT,
@@ -546,6 +547,255 @@ def hessian_command(
             lambda xs, pt: hessian(f, xs, at=pt),
             lambda xs: [str(x) for x in xs],
         )
+
+
+# -- taylor --------------------------------------------------------------------------------
+
+ABOUT_HELP = (
+    "The expansion point: 0, 1.5 or pi/2 for one variable; x=1,y=2 (by name) or 1,2 "
+    "(in variable order) for several."
+)
+ORDER_HELP = "The order of the polynomial (default: 6 for one variable, 2 for several)."
+INTERVAL_HELP = "Bound the error |f - p| on this interval, written low,high (e.g. -1,1)."
+
+About = str | float | dict[str, str | float] | list[str | float]
+
+
+def _about_value(text: str, whole: str) -> str | float:
+    """One coordinate of ``--about``: a plain decimal as a float (calcml reads 0.1 as
+    exactly 1/10), anything else (pi/2) as text for calcml's parser, checked here so
+    that a mistake names the option."""
+    value = text.strip()
+    try:
+        number = float(value)
+    except ValueError:
+        pass
+    else:
+        if not math.isfinite(number):
+            raise UsageProblem(f"--about {whole!r}: {value!r} is not a finite number")
+        return number
+    try:
+        parse(value)
+    except CalcmlError as exc:
+        raise UsageProblem(f"--about {whole!r}: {exc}") from None
+    return value
+
+
+def parse_about(text: str) -> About:
+    """Read ``--about``: ``1`` or ``pi/2`` for one variable, ``x=1,y=2`` (a dict) or
+    ``1,2`` (a list) for several.
+
+    >>> parse_about("0.5"), parse_about("pi/2")
+    (0.5, 'pi/2')
+    >>> parse_about("y=2, x=pi")
+    {'y': 2.0, 'x': 'pi'}
+    >>> parse_about("1,2")
+    [1.0, 2.0]
+    """
+    example = "write it as 0 or pi/2 (one variable), x=1,y=2 or 1,2 (several)"
+    items = [item.strip() for item in text.split(",")]
+    if not text.strip() or not all(items):
+        raise UsageProblem(f"--about {text!r}: an empty coordinate; {example}")
+    named = ["=" in item for item in items]
+    if any(named) and not all(named):
+        raise UsageProblem(f"--about {text!r}: give every coordinate a name or none; {example}")
+    if not all(named):
+        values = [_about_value(item, text) for item in items]
+        return values[0] if len(values) == 1 else values
+    point: dict[str, str | float] = {}
+    for item in items:
+        name, _, value = (part.strip() for part in item.partition("="))
+        if not name.isidentifier():
+            raise UsageProblem(f"--about {text!r}: {name!r} is not a variable name; {example}")
+        if name in point:
+            raise UsageProblem(f"--about {text!r}: {name} is given twice")
+        if not value:
+            raise UsageProblem(f"--about {text!r}: {name} has no value; {example}")
+        point[name] = _about_value(value, text)
+    return point
+
+
+def parse_interval(text: str) -> tuple[float, float]:
+    """Read ``--interval``: ``low,high``, two finite numbers with low < high.
+
+    >>> parse_interval("-1, 1")
+    (-1.0, 1.0)
+    """
+    example = "write it as low,high, e.g. -1,1"
+    items = [item.strip() for item in text.split(",")]
+    if len(items) != 2:
+        raise UsageProblem(f"--interval {text!r}: give two numbers; {example}")
+    try:
+        low, high = (float(item) for item in items)
+    except ValueError:
+        raise UsageProblem(f"--interval {text!r}: not two numbers; {example}") from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise UsageProblem(f"--interval {text!r}: needs finite numbers with low < high")
+    return low, high
+
+
+def _taylor_point(
+    about: About, free: list[sympy.Symbol], f: sympy.Expr
+) -> tuple[About, str | None]:
+    """The point as calcml.taylor takes it, and the variable of a one-variable expansion
+    named in ``--about x=1``."""
+    names = [str(v) for v in free]
+    if isinstance(about, dict):
+        unknown = [n for n in about if n not in names]
+        if unknown and (len(about) > 1 or len(names) > 1):
+            raise UsageProblem(
+                f"--about names {', '.join(unknown)}, which is not among the variables "
+                f"({', '.join(names) or 'none'})"
+            )
+        if len(about) == 1 and len(names) <= 1:  # x=1 for a function of x: one variable
+            ((name, value),) = about.items()
+            if unknown and names:
+                raise UsageProblem(f"--about names {name}, but the variable is {names[0]}")
+            return value, name
+        return {n: about[n] for n in names if n in about}, None
+    if not isinstance(about, list) and len(names) > 1:
+        raise UsageProblem(
+            f"{to_text(f)} has the variables {', '.join(names)}: give the point as "
+            f"--about {','.join(n + '=0' for n in names)}"
+        )
+    return about, None
+
+
+def _plot_orders(order: int) -> list[int]:
+    """The orders drawn by ``--plot``: up to four, from 1 to the order asked for."""
+    if order <= 4:
+        return list(range(min(order, 1), order + 1)) if order else [0]
+    return sorted({round(v) for v in np.linspace(1, order, 4)})
+
+
+def _finite_json(value: float | None) -> float | str | None:
+    """A float for JSON, where an infinite radius has no number (it is written "inf")."""
+    if value is None or isinstance(value, str) or math.isfinite(value):
+        return value
+    return "inf" if value > 0 else "-inf"
+
+
+def _multi_json(t: Any) -> dict[str, Any]:
+    return {
+        "function": to_text(t.f) if t.f is not None else None,
+        "variables": [str(v) for v in t.variables],
+        "about": [to_text(a) for a in t.about],
+        "order": t.order,
+        "polynomial": to_text(t.polynomial),
+        "terms": [to_text(term) for term in t.terms_by_degree],
+        "value": to_text(t.value),
+        "gradient": None if t.gradient is None else [to_text(e) for e in t.gradient],
+        "hessian": None if t.hessian is None else text_cells(t.hessian),
+    }
+
+
+def _taylor_lines(out: Output, explanation: str) -> None:
+    """Taylor.explain() / MultiTaylor.explain(), with the polynomial picked out."""
+    for text in explanation.splitlines():
+        if out.console is None:
+            out.line(text)
+        elif text.startswith("Taylor polynomial"):
+            out.line(text, "bold underline")
+        elif text.startswith(("p(", "p = ")):
+            out.line(text, "bold green")
+        elif text.startswith("radius"):
+            out.line(text, "cyan")
+        elif text.startswith("  n |"):
+            out.line(text, "dim")
+        else:
+            out.line(text)
+
+
+def _expand(f: sympy.Expr, point: About, order: int, variable: str | None) -> Any:
+    try:
+        return taylor(f, about=point, order=order, variable=variable)
+    except (RuntimeError, ArithmeticError) as exc:  # a derivative symengine cannot evaluate
+        raise UsageProblem(
+            f"{to_text(f)} has no Taylor series calcml can build at this point: {exc}"
+        ) from None
+
+
+@app.command("taylor")
+def taylor_command(
+    expr: ExprArg,
+    about: Annotated[str, typer.Option("--about", help=ABOUT_HELP, metavar="POINT")] = "0",
+    order: Annotated[
+        int | None, typer.Option("--order", "-n", help=ORDER_HELP, show_default=False)
+    ] = None,
+    interval: Annotated[
+        str | None,
+        typer.Option("--interval", help=INTERVAL_HELP, show_default=False, metavar="LOW,HIGH"),
+    ] = None,
+    as_json: JsonOpt = False,
+    plot: PlotOpt = None,
+) -> None:
+    """The Taylor polynomial of EXPR about a point: the table of derivatives, the radius
+    of convergence and, on an interval, a bound of the error."""
+    with _reported():
+        f = parse(expr)
+        free = variables_of(f)
+        point, variable = _taylor_point(parse_about(about), free, f)
+        span = parse_interval(interval) if interval is not None else None
+        _check_figure_path(plot)
+        several = isinstance(point, dict | list)
+        if several and span is not None:
+            raise UsageProblem("--interval bounds the error for one variable only")
+        if several and plot is not None and len(free) != 2:
+            raise UsageProblem(
+                "--plot draws the tangent plane of a function of two variables; this one "
+                f"has {len(free)} ({', '.join(map(str, free))})"
+            )
+        n = order if order is not None else (2 if several else 6)
+        t = _expand(f, point, n, variable)
+        bound = t.remainder_bound(*span) if span is not None else None
+
+        if several:
+            if as_json:
+                _json(_multi_json(t))
+            else:
+                _taylor_lines(_stdout(), t.explain())
+        else:
+            beyond = (
+                span is not None
+                and t.radius is not None
+                and max(float(t.about) - span[0], span[1] - float(t.about)) > t.radius
+            )
+            if as_json:
+                data = t.to_dict()
+                data["radius"] = _finite_json(data["radius"])
+                data["interval"] = list(span) if span is not None else None
+                data["remainder_bound"] = bound
+                _json(data)
+            else:
+                out = _stdout()
+                _taylor_lines(out, t.explain())
+                if span is not None and bound is not None:
+                    x = t.variable
+                    out.pairs(
+                        (f"remainder bound on [{span[0]:g}, {span[1]:g}]: ", None),
+                        (f"|f({x}) - p({x})| <= {format_number(bound)}", "bold green"),
+                    )
+            if beyond:
+                Output(sys.stderr).pairs(
+                    ("warning: ", "bold yellow"),
+                    (
+                        f"[{span[0]:g}, {span[1]:g}] reaches beyond the radius of convergence "
+                        f"{t.radius:.6g}: there the polynomial is no approximation of f, "
+                        "however high its order (the bound holds, but no order makes it small)",
+                        None,
+                    ),
+                )
+
+        if plot is not None:
+            if several:
+                _save_figure(plot, lambda p: p.tangent_plane(f, about=point))
+            else:
+                _save_figure(
+                    plot,
+                    lambda p: p.taylor_polynomials(
+                        f, about=point, orders=_plot_orders(n), interval=span, var=variable
+                    ),
+                )
 
 
 @app.command("tour")

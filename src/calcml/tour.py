@@ -22,6 +22,7 @@ no maths.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import CalcmlWarning
 from .expr import parse, to_text
 from .symbolic import (
     derivative,
@@ -36,9 +38,13 @@ from .symbolic import (
     gradient,
     hessian,
     jacobian,
+    linearise,
     partial,
+    taylor,
     total_derivative,
+    truncation_slope,
 )
+from .symbolic.compile import compile_expr
 
 DEFAULT_OUT = Path("calcml-tour")
 
@@ -163,12 +169,22 @@ Section = Callable[[Tour], None]
 #: The parts of the tour, in course order: (title, section function).
 SECTIONS: list[tuple[str, Section]] = []
 
+#: The course's number of a part, where it is not simply one more than the part before
+#: (the tour skips parts the library does not cover yet): title -> number.
+PART_NUMBERS: dict[str, int] = {}
 
-def section(title: str) -> Callable[[Section], Section]:
-    """Decorator: append a section function to the tour under ``title``."""
+
+def section(title: str, part: int | None = None) -> Callable[[Section], Section]:
+    """Decorator: append a section function to the tour under ``title``.
+
+    ``part`` is its number in the course, when that is not the next one (part 4 may
+    follow part 2 until part 3 has a section).
+    """
 
     def register(func: Section) -> Section:
         SECTIONS.append((title, func))
+        if part is not None:
+            PART_NUMBERS[title] = part
         return func
 
     return register
@@ -295,6 +311,110 @@ def multivariate_calculus(tour: Tour) -> None:
     tour.figure("04-surface.png", lambda p: p.surface(F2), "f as a 3-D surface")
 
 
+# -- Part 4 ------------------------------------------------------------------------------
+
+EXP_ORDERS = range(1, 7)
+EXP_INTERVAL = (-1.0, 1.0)
+LOG1P = "log(1 + x)"
+LOG_POINTS = (0.5, 1.5)
+LOG_ORDERS = (2, 6, 10)
+NEAR2 = {"x": 1.1, "y": 2.1}  # a point near POINT2, for the approximations of F2
+
+
+@section("Taylor series and linearisation", part=4)
+def taylor_series(tour: Tour) -> None:
+    """Taylor polynomials with their derivative tables, remainder bounds next to the true
+    error, the radius of convergence, the O(h^2) error of a linearisation, and the
+    quadratic approximation of a function of two variables."""
+    tour.topic("exp(x) about 0: the table of derivatives builds the polynomial")
+    tour.lines(taylor("exp(x)", about=0, order=max(EXP_ORDERS)).explain())
+
+    low, high = EXP_INTERVAL
+    tour.topic(f"Lagrange's remainder bound on [{low:g}, {high:g}] next to the true error")
+    xs = np.linspace(low, high, 401)
+    exp = compile_expr(parse("exp(x)"), ["x"])(xs)
+    rows = []
+    for n in EXP_ORDERS:
+        t = taylor("exp(x)", about=0, order=n)
+        true = float(np.max(np.abs(exp - t(xs))))
+        rows.append([f"{t.remainder_bound(low, high):.3g}", f"{true:.3g}"])
+    tour.matrix(rows, [str(n) for n in EXP_ORDERS], ["bound", "largest |f - p|"], numeric=True)
+    tour.echo(
+        "The bound max|f^(n+1)| max|x - a|^(n+1) / (n+1)! is never below the true error; "
+        "both shrink like 1/(n+1)!."
+    )
+
+    tour.topic(f"{LOG1P} about 0: a finite radius of convergence")
+    t = taylor(LOG1P, about=0, order=max(LOG_ORDERS))
+    tour.echo(f"p(x) = {to_text(taylor(LOG1P, about=0, order=6).polynomial)}  (order 6)")
+    tour.echo(f"radius of convergence: {t.radius:g} (log(1 + x) is singular at x = -1)")
+    log1p = compile_expr(parse(LOG1P), ["x"])
+    for x in LOG_POINTS:
+        errors = []
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", CalcmlWarning)
+            for n in LOG_ORDERS:
+                p = taylor(LOG1P, about=0, order=n)(x)
+                errors.append(f"order {n}: {abs(float(log1p(x)) - float(p)):.3g}")
+        tour.echo(f"|f - p| at x = {x:g}:  " + ",  ".join(errors))
+        if caught:
+            tour.echo(f"warning: {caught[0].message}")
+
+    tour.topic("Linearisation: the error of the tangent line is O(h^2)")
+    lin = linearise("sqrt(x)", about=4)
+    tour.echo(
+        f"sqrt(x) about 4: L(x) = {to_text(lin.polynomial)}, so sqrt(4.1) ≈ L(4.1) = "
+        f"{format_number(float(lin(4.1)))} (sqrt(4.1) = "
+        f"{format_number(float(compile_expr(parse('sqrt(x)'), ['x'])(4.1)))})"
+    )
+    slope = truncation_slope("exp(x)", about=0)
+    tour.matrix(
+        [[f"{e:.3g}"] for e in slope.errors],
+        [f"h = {h:.3g}" for h in slope.steps],
+        ["|exp(h) - (1 + h)|"],
+        numeric=True,
+    )
+    tour.echo(
+        f"Slope of log(error) against log(h): {slope.slope:.3f}, about 2: halve the "
+        "step and the error falls fourfold."
+    )
+
+    tour.topic(f"The quadratic approximation of f(x, y) = {F2} about {point_text(POINT2)}")
+    quad = taylor(F2, about=POINT2, order=2)
+    tour.lines(quad.explain())
+    tour.echo("J(a) and H(a) are the gradient and Hessian of Part 2, at the point.")
+    near = np.array([NEAR2["x"], NEAR2["y"]])
+    exact = float(compile_expr(parse(F2), ["x", "y"])(*near))
+    plane = float(linearise(F2, about=POINT2)(near))
+    tour.echo(
+        f"at {point_text(NEAR2)}: f = {exact:.6f}, tangent plane {plane:.6f} "
+        f"(error {abs(exact - plane):.2g}), quadratic {float(quad(near)):.6f} "
+        f"(error {abs(exact - float(quad(near))):.2g})"
+    )
+
+    tour.topic("Figures")
+    tour.figure(
+        "40-taylor-polynomials.png",
+        lambda p: p.taylor_polynomials(LOG1P, about=0),
+        f"{LOG1P} and its Taylor polynomials; beyond the radius of convergence, shaded",
+    )
+    tour.figure(
+        "41-taylor-error.png",
+        lambda p: p.taylor_error_vs_order("exp(x)", about=0, interval=EXP_INTERVAL),
+        "the error of exp's polynomials against their order, beside the remainder bound",
+    )
+    tour.figure(
+        "42-linearisation-error.png",
+        lambda p: p.linearisation_error("exp(x)", about=0),
+        "the linearisation error of exp against the step: slope 2 on log-log axes",
+    )
+    tour.figure(
+        "43-tangent-plane.png",
+        lambda p: p.tangent_plane(F2, about=POINT2),
+        "f(x, y) with its tangent plane and quadratic approximation at (1, 2)",
+    )
+
+
 # -- running -----------------------------------------------------------------------------
 
 
@@ -328,7 +448,9 @@ def run_tour(out: Path = DEFAULT_OUT, plots: bool = True, echo: Echo = print) ->
         out.mkdir(parents=True, exist_ok=True)
     tour = Tour(out=out, plots=plots, echo=echo)
     echo("calcml tour: the syllabus so far, on built-in examples.")
-    for number, (title, run) in enumerate(SECTIONS, start=1):
+    number = 0
+    for title, run in SECTIONS:
+        number = PART_NUMBERS.get(title, number + 1)
         echo("")
         echo(header(number, title))
         run(tour)

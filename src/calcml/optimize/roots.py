@@ -15,6 +15,7 @@ elsewhere it can fail, and calcml says how: a flat tangent (f' = 0), a cycle
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -91,8 +92,10 @@ def _scalar(fn: Function, x0: Any, ftol: float, maxiter: int) -> Result:
 
     for k in range(maxiter + 1):
         try:
-            fx = float(fn.value(np.array([x])))
-            d = float(fn.gradient(np.array([x]))[0])
+            fx = float("nan")
+            fx = _one_number(fn.value(np.array([x])))
+            slope = fn.gradient if fn.is_scalar else fn.jacobian  # a callable may return (1,)
+            d = _one_number(np.asarray(slope(np.array([x]))).ravel()[0])
         except NotFiniteError as err:
             rows.append({"k": k, "x": x, "f(x)": fx, "f'(x)": float("nan"), "step": ""})
             return done(
@@ -105,6 +108,14 @@ def _scalar(fn: Function, x0: Any, ftol: float, maxiter: int) -> Result:
         if k == maxiter:
             rows.append({"k": k, "x": x, "f(x)": fx, "f'(x)": d, "step": ""})
             break
+        if _running_away(history, abs(fx), rows):
+            rows.append({"k": k, "x": x, "f(x)": fx, "f'(x)": d, "step": ""})
+            return done(
+                "diverged",
+                f"the iterates run away ({', '.join(f'{h:.3g}' for h in history[-5:])}) while "
+                f"|f| stays near {abs(fx):.3g}: Newton's method diverges from this x0. Try an x0 "
+                "closer to a root (plot f to see where one is).",
+            )
         if abs(d) <= 1e3 * EPS * max(1.0, abs(fx)):
             rows.append({"k": k, "x": x, "f(x)": fx, "f'(x)": d, "step": ""})
             return done(
@@ -136,6 +147,23 @@ def _scalar(fn: Function, x0: Any, ftol: float, maxiter: int) -> Result:
         f"{x:.10g}. f may have no real root here (is its value bounded away from 0?); "
         "try another x0 or plot f.",
     )
+
+
+def _one_number(v: Any) -> float:
+    arr = np.asarray(v, dtype=float)
+    if arr.size != 1:
+        raise CalcmlError(f"f must return one number for one variable, not shape {arr.shape}")
+    return float(arr.reshape(()))
+
+
+def _running_away(history: list[float], size: float, rows: list[dict]) -> bool:
+    """|x| has more than doubled at each of the last four steps and |f| has not shrunk."""
+    if len(history) < 5:
+        return False
+    last = [abs(h) for h in history[-5:]]
+    growing = all(b > 2 * a + 1e-12 for a, b in itertools.pairwise(last))
+    earlier = abs(rows[-4]["f(x)"]) if len(rows) >= 4 else 0.0
+    return growing and size >= 0.5 * earlier
 
 
 def _cycle(history: list[float]) -> list[float] | None:

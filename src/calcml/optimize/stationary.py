@@ -165,6 +165,10 @@ def _numeric(equations: list, xs: list, lams: list, expr: sympy.Expr, gs: list, 
     n = len(xs)
     z = np.asarray(r.x, dtype=float)
     r.x, r.multipliers = z[:n], z[n:]
+    r.history = [np.asarray(h)[:n] for h in r.history]  # the points; multipliers in rows
+    for row in r.rows:
+        full = np.asarray(row.pop("x"))
+        row["x"], row["lambda"] = full[:n], full[n:]
     r.fun = float(fn.value(r.x))
     r.method = "lagrange (Newton on grad L = 0)"
     r.variables = [str(v) for v in xs]

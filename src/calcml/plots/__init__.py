@@ -2,10 +2,10 @@
 
 This is presentation: every function here takes what the lower layers compute
 (:func:`calcml.numeric.secant_slopes`, :func:`calcml.derivative`, :func:`calcml.gradient`,
-compiled expressions) and returns a :class:`matplotlib.figure.Figure`. Figures are built
-with the object-oriented API, so they need no display and leave pyplot's global state
-alone; show one in Jupyter by leaving it as the last value of a cell, or write it with
-:func:`save`.
+:func:`calcml.taylor`, compiled expressions) and returns a
+:class:`matplotlib.figure.Figure`. Figures are built with the object-oriented API, so
+they need no display and leave pyplot's global state alone; show one in Jupyter by
+leaving it as the last value of a cell, or write it with :func:`save`.
 
 >>> import tempfile, pathlib
 >>> from calcml import plots
@@ -23,18 +23,27 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from .graph import computation_graph
+from .optimize import descent_paths, lagrange_picture, newton_cascade
 from .secant import function_and_derivative, secant
 from .step_error import step_error
 from .surfaces import contour_gradient, surface
+from .taylor import linearisation_error, tangent_plane, taylor_error_vs_order, taylor_polynomials
 
 __all__ = [
     "computation_graph",
     "contour_gradient",
+    "descent_paths",
     "function_and_derivative",
+    "lagrange_picture",
+    "linearisation_error",
+    "newton_cascade",
     "save",
     "secant",
     "step_error",
     "surface",
+    "tangent_plane",
+    "taylor_error_vs_order",
+    "taylor_polynomials",
 ]
 
 DPI = 120

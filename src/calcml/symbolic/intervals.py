@@ -244,8 +244,11 @@ def max_abs(
     upper = -heap[0][0]
     if not math.isfinite(upper):
         _, a, b = min((p for p in heap if p[0] == -math.inf), key=lambda p: p[2] - p[1])
+        from ..expr import to_text
+
         raise CalcmlError(
-            f"{expr} has no finite bound on [{lo:g}, {hi:g}]: it is unbounded or undefined "
-            f"near x = {0.5 * (a + b):.6g}"
+            f"{to_text(expr)} has no finite bound on [{lo:g}, {hi:g}]: near x = "
+            f"{0.5 * (a + b):.6g} it is unbounded, undefined, or beyond the range of "
+            "floating-point numbers"
         )
     return MaxAbs(upper=upper, lower=lower, where=where, pieces=pieces)

@@ -52,6 +52,8 @@ def _as_point(about: Any) -> sympy.Expr:
     """An exact expansion point: 0.1 means 1/10, "pi/2" means pi/2."""
     if isinstance(about, str):
         value = parse(about)
+        if value.is_Float:
+            value = sympy.Rational(repr(float(value)))  # "0.1" is 1/10, as 0.1 is
     elif isinstance(about, sympy.Expr):
         value = about
     elif isinstance(about, bool) or not isinstance(about, int | float | np.number):
@@ -131,7 +133,13 @@ class Taylor:
                 CalcmlWarning,
                 stacklevel=2,
             )
-        coeffs = [float(c) for c in reversed(self.coefficients)]
+        try:
+            coeffs = [float(c) for c in reversed(self.coefficients)]
+        except TypeError:
+            raise CalcmlError(
+                "the polynomial still has symbols other than "
+                f"{self.variable} in it: {to_text(self.polynomial)}"
+            ) from None
         return np.polyval(coeffs, dx)
 
     @budgeted
@@ -200,7 +208,8 @@ class Taylor:
                 }
                 for r in self.rows
             ],
-            "radius": self.radius,
+            # JSON has no Infinity: an entire function's radius is the text "inf"
+            "radius": "inf" if self.radius == math.inf else self.radius,
         }
 
     def _repr_latex_(self) -> str:
@@ -268,7 +277,14 @@ def _expression_taylor(f: sympy.Expr, x: sympy.Symbol, a: sympy.Expr, order: int
     ds = _symengine_derivatives(f, x, order + 2)  # one more: the remainder's derivative
     rows = []
     for n, d in enumerate(ds[: order + 1]):
-        value = _value_at(d, x, a, n, f)
+        try:
+            value = _value_at(d, x, a, n, f)
+        except RuntimeError:  # symengine: e.g. exp(-1/x^2) at 0 meets exp(zoo)
+            which = "f itself" if n == 0 else f"the {_ordinal(n)} derivative"
+            raise CalcmlError(
+                f"{to_text(f)} has no Taylor series about {x} = {to_text(a)}: {which} is not "
+                "defined there (it needs a limit, which a Taylor series does not take)"
+            ) from None
         rows.append(Row(n, None, value, value / math.factorial(n)))
     shown = [_to_sympy(d) for d in ds[: order + 1]]
     for row, d in zip(rows, shown, strict=True):
@@ -503,6 +519,12 @@ def taylor(
     )
     if several:
         xs = free if not isinstance(about, Mapping) else [as_symbol(str(k), expr) for k in about]
+        extra = [str(v) for v in xs if v not in free]
+        if extra and isinstance(about, Mapping):
+            raise CalcmlError(
+                f"the point names {', '.join(extra)}, which {to_text(expr)} does not have "
+                f"(its variables: {', '.join(str(v) for v in free) or 'none'})"
+            )
         if not isinstance(about, Mapping):
             values: list[Any] = list(about)
         else:
