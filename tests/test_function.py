@@ -498,3 +498,22 @@ def test_callable_errors() -> None:
         Function(lambda x: cnp.sqrt(x[0]) + x[1]).gradient([0.0, 1.0])
     with pytest.raises(cm.CalcmlError, match=r"calcml\.numpy"):
         Function(lambda x: np.sin(x[0])).gradient([0.3])  # plain NumPy cannot be traced
+
+
+@pytest.mark.parametrize("backend", ["auto", "sympy"])
+def test_variables_named_like_common_subexpressions(backend):
+    """symengine names its common subexpressions x0, x1, ...: variables called x0, x1, x2
+    must not be confused with them (a bug that gave wrong Hessians)."""
+    x1, x2, x3 = sympy.symbols("x1 x2 x3")
+    text = "sin(x1 x2) cos(x1 x2) + x3 + ln(1 + x1^2) + sqrt(1 + (x1 + x2)^2) + x0"
+    expr = sympy.sin(x1 * x2) * sympy.cos(x1 * x2) + x3 + sympy.log(1 + x1**2)
+    expr += sympy.sqrt(1 + (x1 + x2) ** 2) + sympy.Symbol("x0")
+    names = ["x0", "x1", "x2", "x3"]
+    f = Function(text, backend=backend)
+    point = [0.2, 0.3, 0.7, -0.4]
+    at = dict(zip(sympy.symbols(names), point, strict=True))
+    variables = sympy.symbols(names)
+    grad = [float(sympy.diff(expr, v).subs(at)) for v in variables]
+    hess = [[float(sympy.diff(expr, a, b).subs(at)) for b in variables] for a in variables]
+    np.testing.assert_allclose(f.gradient(point), grad, rtol=1e-12)
+    np.testing.assert_allclose(f.hessian(point), hess, rtol=1e-12, atol=1e-14)

@@ -310,12 +310,17 @@ class _SymengineEngine:
 
     def __init__(self, se: Any, exprs: list[sympy.Expr], symbols: list[sympy.Symbol]) -> None:
         self.se = se
-        self.symbols = [se.Symbol(s.name) for s in symbols]
-        self._index = {s: j for j, s in enumerate(self.symbols)}
-        self.exprs = [se.sympify(e) for e in exprs]
-        for e in self.exprs:
-            if e.free_symbols - set(self.symbols):
+        named = [se.Symbol(s.name) for s in symbols]
+        exprs = [se.sympify(e) for e in exprs]
+        for e in exprs:
+            if e.free_symbols - set(named):
                 raise ValueError("a symbol did not convert by name")
+        # symengine's common subexpressions are called x0, x1, ...: the variables get
+        # names that cannot meet them (a variable x1 would otherwise be overwritten)
+        self.symbols = [se.Symbol(f"calcml_var_{j}_") for j in range(len(named))]
+        rename = dict(zip(named, self.symbols, strict=True))
+        self.exprs = [e.xreplace(rename) for e in exprs]
+        self._index = {s: j for j, s in enumerate(self.symbols)}
 
     def free(self, e: Any) -> list[int]:
         return sorted(self._index[s] for s in e.free_symbols if s in self._index)
