@@ -57,6 +57,7 @@ def sqp(
     x = as_start(fn, x0)
     cn = _constraints(constraints, fn)
     history, rows, notes = [x.copy()], [], []
+    start = (fn.nfev + cn.nfev, fn.njev + cn.njev, fn.nhev + cn.nhev)
     mu = 1.0
     escapes = 0
     lam = np.zeros(0)
@@ -73,9 +74,9 @@ def sqp(
             history=history,
             rows=rows,
             method="sqp",
-            nfev=fn.nfev + cn.nfev,
-            njev=fn.njev + cn.njev,
-            nhev=fn.nhev + cn.nhev,
+            nfev=fn.nfev + cn.nfev - start[0],
+            njev=fn.njev + cn.njev - start[1],
+            nhev=fn.nhev + cn.nhev - start[2],
             jac=grad,
             multipliers=lam,
             notes=notes,

@@ -51,6 +51,7 @@ class _Run:
 
     def __init__(self, fn: Function, x0: np.ndarray, method: str) -> None:
         self.fn, self.method = fn, method
+        self.start = (fn.nfev, fn.njev, fn.nhev)
         self.x = x0
         self.history = [x0.copy()]
         self.rows: list[dict[str, Any]] = []
@@ -84,9 +85,9 @@ class _Run:
             history=self.history,
             rows=self.rows,
             method=self.method,
-            nfev=fn.nfev,
-            njev=fn.njev,
-            nhev=fn.nhev,
+            nfev=fn.nfev - self.start[0],  # this run's evaluations, not the Function's
+            njev=fn.njev - self.start[1],
+            nhev=fn.nhev - self.start[2],
             jac=self.g,
             notes=self.notes,
             variables=fn.variables,
@@ -207,9 +208,13 @@ def newton(fn: Function, x: np.ndarray, gtol: float, maxiter: int) -> Result:
     Armijo line search on the Newton direction."""
     run = _Run(fn, x, "newton")
     escapes = 0
+    known_f = None
     for k in range(maxiter + 1):
         try:
-            run.f, run.g = _evaluate(fn, run.x)
+            if known_f is None:
+                run.f, run.g = _evaluate(fn, run.x)
+            else:  # f there is known from the line search
+                run.f, run.g = known_f, np.asarray(fn.gradient(run.x), dtype=float)
             if k == maxiter:
                 run.row(k)
                 break
@@ -230,6 +235,7 @@ def newton(fn: Function, x: np.ndarray, gtol: float, maxiter: int) -> Result:
             )
             run.row(k, "escape")
             run.move(run.x + 0.1 * max(1.0, float(np.linalg.norm(run.x))) * vectors[:, 0])
+            known_f = None
             continue
         p = _newton_direction(hess, run.g, k, run.notes)
         found = _backtrack(fn, run.x, run.f, run.g, p, 1.0)
@@ -242,6 +248,7 @@ def newton(fn: Function, x: np.ndarray, gtol: float, maxiter: int) -> Result:
             )
         run.row(k, found[0])
         run.move(run.x + found[0] * p)
+        known_f = found[1]
     return run.result(
         "max_iterations",
         f"|grad f| is still {np.linalg.norm(run.g):.3g} after {maxiter} iterations",
@@ -266,7 +273,11 @@ def _newton_direction(hess: np.ndarray, g: np.ndarray, k: int, notes: list[str])
 
 
 def bfgs(fn: Function, x: np.ndarray, gtol: float, maxiter: int) -> Result:
-    """BFGS with a Wolfe line search (SciPy's ``line_search``; backtracking if it fails)."""
+    """BFGS with a Wolfe line search (SciPy's ``line_search``; backtracking if it fails).
+
+    The inverse-Hessian guess starts as the identity, and the first trial step follows
+    SciPy's estimate, so the iterations can be compared with ``scipy.optimize`` BFGS.
+    """
     from scipy.optimize import line_search
 
     run = _Run(fn, x, "bfgs")
@@ -276,6 +287,7 @@ def bfgs(fn: Function, x: np.ndarray, gtol: float, maxiter: int) -> Result:
         run.f, run.g = _evaluate(fn, run.x)
     except NotFiniteError as err:
         return run.result("not_finite", f"f is not finite at x0: {err}")
+    previous_f = run.f + float(np.linalg.norm(run.g)) / 2  # sets the first step's length
     for k in range(maxiter + 1):
         if np.linalg.norm(run.g) <= gtol:
             run.row(k)
@@ -287,7 +299,8 @@ def bfgs(fn: Function, x: np.ndarray, gtol: float, maxiter: int) -> Result:
         if run.g @ p >= 0:  # lost descent (rounding): restart from the gradient
             inverse = np.eye(n)
             p = -run.g
-        t = _wolfe(line_search, fn, run.x, p, run.f, run.g)
+        seen: dict[str, Any] = {}
+        t = _wolfe(line_search, fn, run.x, p, run.f, run.g, previous_f, seen)
         if t is None:
             found = _backtrack(fn, run.x, run.f, run.g, p, 1.0)
             if found is None:
@@ -296,19 +309,24 @@ def bfgs(fn: Function, x: np.ndarray, gtol: float, maxiter: int) -> Result:
             t = found[0]
         run.row(k, t)
         s = t * p
-        try:
-            f_new, g_new = _evaluate(fn, run.x + s)
+        x_new = run.x + s
+        try:  # the line search has usually evaluated both at the accepted point already
+            f_new = seen["f"] if np.array_equal(seen.get("fx"), x_new) else float(fn.value(x_new))
+            g_new = (
+                seen["g"]
+                if np.array_equal(seen.get("gx"), x_new)
+                else np.asarray(fn.gradient(x_new), dtype=float)
+            )
         except NotFiniteError as err:
-            return run.result("not_finite", f"f is not finite at x = {run.x + s}: {err}")
+            return run.result("not_finite", f"f is not finite at x = {x_new}: {err}")
         y = g_new - run.g
         sy = float(s @ y)
-        if k == 0 and sy > 0:
-            inverse = np.eye(n) * sy / float(y @ y)  # scale the first guess (Nocedal-Wright)
         if sy > 1e-12 * np.linalg.norm(s) * np.linalg.norm(y):
             rho = 1.0 / sy
             v = np.eye(n) - rho * np.outer(s, y)
             inverse = v @ inverse @ v.T + rho * np.outer(s, s)
-        run.move(run.x + s)
+        run.move(x_new)
+        previous_f = run.f
         run.f, run.g = f_new, g_new
     return run.result(
         "max_iterations",
@@ -317,23 +335,49 @@ def bfgs(fn: Function, x: np.ndarray, gtol: float, maxiter: int) -> Result:
 
 
 def _wolfe(
-    line_search: Callable, fn: Function, x: np.ndarray, p: np.ndarray, f: float, g: np.ndarray
+    line_search: Callable,
+    fn: Function,
+    x: np.ndarray,
+    p: np.ndarray,
+    f: float,
+    g: np.ndarray,
+    previous_f: float,
+    seen: dict[str, Any],
 ) -> float | None:
+    """A step satisfying the strong Wolfe conditions, or None; the last value and
+    gradient it computed are left in ``seen`` (BFGS needs them at the accepted point)."""
+
     def value(z: np.ndarray) -> float:
         try:
-            return float(fn.value(z))
+            v = float(fn.value(z))
         except NotFiniteError:
-            return np.inf
+            v = np.inf
+        seen["fx"], seen["f"] = z.copy(), v
+        return v
 
     def gradient(z: np.ndarray) -> np.ndarray:
         try:
-            return np.asarray(fn.gradient(z), dtype=float)
+            d = np.asarray(fn.gradient(z), dtype=float)
         except NotFiniteError:
-            return np.full(z.shape, np.nan)
+            d = np.full(z.shape, np.nan)
+        seen["gx"], seen["g"] = z.copy(), d
+        return d
 
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        t = line_search(value, gradient, x, p, gfk=g, old_fval=f)[0]
+        t = None
+        if _MINPACK_SEARCH is not None:  # as SciPy's BFGS: MINPACK's search first
+            t = _MINPACK_SEARCH(value, gradient, x, p, gfk=g, old_fval=f, old_old_fval=previous_f)[
+                0
+            ]
+        if t is None:
+            t = line_search(value, gradient, x, p, gfk=g, old_fval=f, old_old_fval=previous_f)[0]
     return None if t is None or not np.isfinite(t) or t <= 0 else float(t)
+
+
+try:  # MINPACK's line search (More-Thuente), which SciPy's BFGS tries first; not public
+    from scipy.optimize._linesearch import line_search_wolfe1 as _MINPACK_SEARCH
+except ImportError:  # a SciPy without it: the public Wolfe search alone
+    _MINPACK_SEARCH = None

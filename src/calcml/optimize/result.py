@@ -62,7 +62,7 @@ class Result:
         cells = [[_fmt(row.get(k, "")) for k in keys] for row in rows]
         widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
         lines = ["  ".join(k.ljust(w) for k, w in zip(keys, widths, strict=True)).rstrip()]
-        lines.append("  ".join("-" * len(k) for k in keys).rstrip())
+        lines.append("  ".join("-" * w for w in widths).rstrip())
         for c in cells:
             lines.append("  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)).rstrip())
         return "\n".join(lines)

@@ -72,6 +72,7 @@ def _scalar(fn: Function, x0: Any, ftol: float, maxiter: int) -> Result:
     except (TypeError, ValueError):
         raise CalcmlError(f"x0 must be a number for one equation, not {x0!r}") from None
     history, rows = [x], []
+    start = (fn.nfev, fn.njev)
     fx = d = float("nan")
 
     def done(status: str, message: str, success: bool = False) -> Result:
@@ -84,8 +85,8 @@ def _scalar(fn: Function, x0: Any, ftol: float, maxiter: int) -> Result:
             history=history,
             rows=rows,
             method="newton_raphson",
-            nfev=fn.nfev,
-            njev=fn.njev,
+            nfev=fn.nfev - start[0],
+            njev=fn.njev - start[1],
             jac=d,
             variables=fn.variables,
         )
@@ -187,6 +188,7 @@ def _system(fn: Function, x0: Any, ftol: float, maxiter: int) -> Result:
     if fn.m is not None and fn.n is not None and fn.m != fn.n:
         raise CalcmlError(f"Newton-Raphson needs as many equations as unknowns ({fn.m} vs {fn.n})")
     history, rows = [x.copy()], []
+    start = (fn.nfev, fn.njev)
     fx = np.full(x.shape, np.nan)
 
     def done(status: str, message: str, success: bool = False) -> Result:
@@ -199,8 +201,8 @@ def _system(fn: Function, x0: Any, ftol: float, maxiter: int) -> Result:
             history=history,
             rows=rows,
             method="newton_raphson",
-            nfev=fn.nfev,
-            njev=fn.njev,
+            nfev=fn.nfev - start[0],
+            njev=fn.njev - start[1],
             variables=fn.variables,
         )
 
