@@ -29,13 +29,13 @@ METHODS = ("newton", "bfgs", "gradient_descent")
 def minimize(
     f: Any,
     x0: Any,
-    method: str = "bfgs",
+    method: str | None = None,
     constraints: Any = None,
     gtol: float = 1e-8,
     maxiter: int | None = None,
     **options: Any,
 ) -> Result:
-    """Minimise f from x0 with "newton", "bfgs" or "gradient_descent"; with equality
+    """Minimise f from x0 with "newton", "bfgs" (the default) or "gradient_descent"; with equality
     ``constraints`` (expressions meaning g = 0), by SQP, returning ``multipliers``.
 
     Examples
@@ -50,9 +50,24 @@ def minimize(
             "minimize needs a scalar function; for a system of equations use newton_raphson"
         )
     if constraints is not None:
-        return sqp(fn, constraints, x0, gtol=gtol, maxiter=maxiter or 100)
+        if (method is not None and method not in METHODS) or options:
+            raise CalcmlError(
+                "with constraints the method is SQP (Newton on the Lagrangian); "
+                f"{', '.join(options) or repr(method)} does not apply"
+            )
+        result = sqp(fn, constraints, x0, gtol=gtol, maxiter=maxiter or 100)
+        if method is not None:
+            result.notes.append(
+                f"constraints: solved by SQP; method={method!r} is for problems without constraints"
+            )
+        return result
+    method = method or "bfgs"
     if method not in METHODS:
         raise CalcmlError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    if options and method != "gradient_descent":
+        raise CalcmlError(
+            f"{', '.join(options)} only apply to method='gradient_descent', not {method!r}"
+        )
     if method == "gradient_descent":
         return gradient_descent(
             fn, x0, gtol=gtol, maxiter=maxiter or 10_000, **({"step": "backtracking"} | options)

@@ -37,9 +37,19 @@ ARMIJO_C = 1e-4
 
 def as_start(fn: Function, x0: Any) -> np.ndarray:
     """x0 as a float vector with one entry per variable."""
+    if fn.is_scalar is False:
+        raise CalcmlError(
+            "this needs a scalar function (one expression); for a system of equations use "
+            "newton_raphson"
+        )
     if isinstance(x0, dict):
         return fn._point(x0).copy()
-    x = np.array(np.asarray(x0, dtype=float).ravel())
+    try:
+        x = np.array(np.asarray(x0, dtype=float).ravel())
+    except (TypeError, ValueError):
+        raise CalcmlError(f"x0 must be numbers, not {x0!r}") from None
+    if x.size == 0 or not np.all(np.isfinite(x)):
+        raise CalcmlError(f"x0 must be finite numbers, not {x0!r}")
     if fn.n is not None and x.shape != (fn.n,):
         names = ", ".join(fn.variables or [])
         raise CalcmlError(f"x0 needs {fn.n} number(s), one for each of {names}; got {x.size}")
@@ -103,7 +113,14 @@ class _Run:
 
 
 def _evaluate(fn: Function, x: np.ndarray) -> tuple[float, np.ndarray]:
-    return float(fn.value(x)), np.asarray(fn.gradient(x), dtype=float)
+    return _number(fn.value(x)), np.asarray(fn.gradient(x), dtype=float)
+
+
+def _number(v: Any) -> float:
+    arr = np.asarray(v, dtype=float)
+    if arr.size != 1:
+        raise CalcmlError(f"f must return one number to be minimised, not shape {arr.shape}")
+    return float(arr.reshape(()))
 
 
 def _backtrack(
@@ -111,15 +128,39 @@ def _backtrack(
 ) -> tuple[float, float] | None:
     """Armijo backtracking along p from step t: (t, f(x + t p)), or None if f never drops."""
     slope = float(g @ p)
+    noise = 64 * np.finfo(float).eps * abs(f)  # f's rounding near x
     for _ in range(60):
         try:
-            ft = float(fn.value(x + t * p))
+            ft = _number(fn.value(x + t * p))
         except NotFiniteError:
             ft = np.inf
         if np.isfinite(ft) and ft <= f + ARMIJO_C * t * slope:
             return t, ft
+        # Near a minimum the decrease Armijo asks for drowns in f's rounding: then the
+        # step comes from the gradient, which is still accurate there (the secant step
+        # to where the slope along p vanishes: exact for a quadratic).
+        if np.isfinite(ft) and -t * slope <= noise:
+            return _secant_step(fn, x, f, g, p, t, noise)
         t *= 0.5
     return None
+
+
+def _secant_step(
+    fn: Function, x: np.ndarray, f: float, g: np.ndarray, p: np.ndarray, t: float, noise: float
+) -> tuple[float, float] | None:
+    slope = float(g @ p)
+    try:
+        curvature = float(p @ (np.asarray(fn.gradient(x + t * p), dtype=float) - g)) / t
+    except NotFiniteError:
+        return None
+    if not curvature > 0:
+        return None
+    step = -slope / curvature
+    try:
+        value = _number(fn.value(x + step * p))
+    except NotFiniteError:
+        return None
+    return (step, value) if value <= f + noise else None
 
 
 @budgeted
@@ -144,10 +185,10 @@ def gradient_descent(
     """
     fn = f if isinstance(f, Function) else Function(f)
     x = as_start(fn, x0)
-    if step != "backtracking" and (isinstance(step, str) or not float(step) > 0):
+    if step != "backtracking" and not (_is_number(step) and float(step) > 0):
         raise CalcmlError(f"step must be a positive number or 'backtracking', not {step!r}")
-    if not 0 <= momentum < 1:
-        raise CalcmlError(f"momentum must be in [0, 1), not {momentum}")
+    if not (_is_number(momentum) and 0 <= float(momentum) < 1):
+        raise CalcmlError(f"momentum must be a number in [0, 1), not {momentum!r}")
     name = "gradient_descent" + (" (backtracking)" if step == "backtracking" else "")
     run = _Run(fn, x, name)
     velocity = np.zeros_like(x)
@@ -172,6 +213,9 @@ def gradient_descent(
         if k == maxiter:
             run.row(k)
             break
+        if run.f < -1e150 or np.max(np.abs(run.x)) > 1e150:
+            run.row(k)
+            return run.result("unbounded", _unbounded(run))
         if (rising >= 10 and run.f > f0) or abs(run.f) > 1e150 or not np.isfinite(run.f):
             run.row(k)
             return run.result(
@@ -203,6 +247,17 @@ def gradient_descent(
     )
 
 
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float | np.number) and not isinstance(v, bool) and np.isfinite(v)
+
+
+def _unbounded(run: _Run) -> str:
+    return (
+        f"f keeps decreasing without bound (f = {run.f:.3g} at |x| = "
+        f"{np.max(np.abs(run.x)):.3g}): it has no minimum in this direction"
+    )
+
+
 def newton(fn: Function, x: np.ndarray, gtol: float, maxiter: int) -> Result:
     """Newton's method with the Hessian, shifted where not positive definite, and an
     Armijo line search on the Newton direction."""
@@ -223,6 +278,9 @@ def newton(fn: Function, x: np.ndarray, gtol: float, maxiter: int) -> Result:
             return run.result(
                 "not_finite", f"f or a derivative is not finite at x = {run.x}: {err}"
             )
+        if run.f < -1e150 or np.max(np.abs(run.x)) > 1e150:
+            run.row(k)
+            return run.result("unbounded", _unbounded(run))
         if np.linalg.norm(run.g) <= gtol:
             values, vectors = np.linalg.eigh(0.5 * (hess + hess.T))
             if values[0] >= -1e-8 * max(1.0, float(np.max(np.abs(hess)))) or escapes == 3:
@@ -292,6 +350,9 @@ def bfgs(fn: Function, x: np.ndarray, gtol: float, maxiter: int) -> Result:
         if np.linalg.norm(run.g) <= gtol:
             run.row(k)
             return run.converged(gtol)
+        if run.f < -1e150 or np.max(np.abs(run.x)) > 1e150:
+            run.row(k)
+            return run.result("unbounded", _unbounded(run))
         if k == maxiter:
             run.row(k)
             break
@@ -311,7 +372,7 @@ def bfgs(fn: Function, x: np.ndarray, gtol: float, maxiter: int) -> Result:
         s = t * p
         x_new = run.x + s
         try:  # the line search has usually evaluated both at the accepted point already
-            f_new = seen["f"] if np.array_equal(seen.get("fx"), x_new) else float(fn.value(x_new))
+            f_new = seen["f"] if np.array_equal(seen.get("fx"), x_new) else _number(fn.value(x_new))
             g_new = (
                 seen["g"]
                 if np.array_equal(seen.get("gx"), x_new)
@@ -349,7 +410,7 @@ def _wolfe(
 
     def value(z: np.ndarray) -> float:
         try:
-            v = float(fn.value(z))
+            v = _number(fn.value(z))
         except NotFiniteError:
             v = np.inf
         seen["fx"], seen["f"] = z.copy(), v

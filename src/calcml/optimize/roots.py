@@ -26,6 +26,9 @@ from ..function import Function, NotFiniteError
 from .result import Result
 
 EPS = np.finfo(float).eps
+# A small |f| alone is not a root (x e^-x is tiny at x = 31): the next Newton step must
+# also be small, relative to x.
+XTOL = 1e-6
 
 
 def _as_function(f: Any) -> Function:
@@ -35,7 +38,7 @@ def _as_function(f: Any) -> Function:
 def _small_residual(fx: np.ndarray, x: np.ndarray, slope: float, ftol: float) -> bool:
     # |f| is small when below ftol, or at the rounding floor of f near x: f is only
     # known to about eps * |f'| * |x| there, so no step can do better.
-    floor = 16 * EPS * slope * max(1.0, float(np.max(np.abs(x))))
+    floor = 16 * EPS * slope * float(np.max(np.abs(x)))
     return float(np.max(np.abs(fx))) <= max(ftol, floor)
 
 
@@ -61,7 +64,8 @@ def newton_raphson(
     (False, 'max_iterations')
     """
     fn = _as_function(f)
-    if fn.is_scalar is False or (fn.n or 1) > 1 or isinstance(f, list | tuple):
+    several = not isinstance(x0, dict) and np.size(np.asarray(x0, dtype=object)) > 1
+    if fn.is_scalar is False or (fn.n or 1) > 1 or isinstance(f, list | tuple) or several:
         return _system(fn, x0, ftol, maxiter)
     return _scalar(fn, x0, ftol, maxiter)
 
@@ -103,7 +107,8 @@ def _scalar(fn: Function, x0: Any, ftol: float, maxiter: int) -> Result:
                 "not_finite",
                 f"f or f' is not defined at x = {x:.10g} ({err}); try an x0 closer to the root",
             )
-        if _small_residual(np.array([fx]), np.array([x]), abs(d), ftol):
+        near = d != 0 and abs(fx / d) <= XTOL * (1 + abs(x))  # the root is really here
+        if _small_residual(np.array([fx]), np.array([x]), abs(d), ftol) and (near or fx == 0):
             rows.append({"k": k, "x": x, "f(x)": fx, "f'(x)": d, "step": ""})
             return done("converged", f"|f(x)| = {abs(fx):.3g} at x = {x:.15g}", True)
         if k == maxiter:

@@ -16,6 +16,7 @@ gradient of the Lagrangian).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,16 +69,52 @@ def _real_solutions(equations: list, unknowns: list, what: str) -> list[dict]:
 
 
 def _classify(hessian: sympy.Matrix, at: dict) -> tuple[str, list[float]]:
-    h = np.array(hessian.subs(at).evalf(30).tolist(), dtype=float)
-    eig = np.linalg.eigvalsh(0.5 * (h + h.T)) if h.size else np.zeros(0)
-    tol = 1e-10 * max(1.0, float(np.max(np.abs(eig))) if eig.size else 1.0)
-    if np.any(np.abs(eig) <= tol):
+    """The kind of a stationary point from the signs of the Hessian's eigenvalues.
+
+    The signs are counted exactly: the characteristic polynomial of a symmetric matrix
+    has only real roots, so Descartes' rule of signs on its (exact) coefficients counts
+    the positive ones exactly, and the trailing zero coefficients count the zero ones.
+    No tolerance decides whether 10^-11 is zero. Only when a coefficient's sign cannot
+    be decided does a numerical test (relative to the largest eigenvalue) take over.
+    """
+    h = hessian.subs(at)
+    eig = np.linalg.eigvalsh(np.array(h.evalf(30).tolist(), dtype=float)) if h else np.zeros(0)
+    counts = _sign_counts(h)
+    if counts is None:
+        tol = 1e-10 * (float(np.max(np.abs(eig))) if eig.size else 0.0)
+        counts = (int(np.sum(eig > tol)), int(np.sum(eig < -tol)), int(np.sum(abs(eig) <= tol)))
+    positive, negative, zero = counts
+    if positive and negative:
+        return "saddle", eig.tolist()  # both signs decide it, zeros or not
+    if zero or not (positive or negative):
         return "degenerate", eig.tolist()
-    if np.all(eig > 0):
-        return "minimum", eig.tolist()
-    if np.all(eig < 0):
-        return "maximum", eig.tolist()
-    return "saddle", eig.tolist()
+    return ("minimum" if positive else "maximum"), eig.tolist()
+
+
+def _sign_counts(h: sympy.Matrix) -> tuple[int, int, int] | None:
+    """(positive, negative, zero) eigenvalue counts of a symmetric exact matrix, or None."""
+    n = h.rows
+    if n == 0:
+        return (0, 0, 0)
+    coeffs = h.charpoly().all_coeffs()  # det(lambda I - H), highest power first
+    signs = []
+    for c in coeffs:
+        c = sympy.nsimplify(c) if c.is_Float else c
+        if c.is_zero:
+            signs.append(0)
+        elif c.is_positive:
+            signs.append(1)
+        elif c.is_negative:
+            signs.append(-1)
+        else:
+            return None  # undecidable exactly: numbers will do
+    zero = 0
+    while signs and signs[-1] == 0:
+        signs.pop()
+        zero += 1
+    nonzero = [sg for sg in signs if sg]
+    positive = sum(1 for a, b in itertools.pairwise(nonzero) if a != b)
+    return positive, n - zero - positive, zero
 
 
 @budgeted
