@@ -7,11 +7,17 @@
     calcml jacobian "x^2 y; 5x + sin(y)"
     calcml hessian "x^3 + x y^2" --json
     calcml taylor "exp(x)" --about 0 --order 6 --interval -1,1
+    calcml roots "x^2 - 2" --x0 1
+    calcml minimize "(1 - x)^2 + 100 (y - x^2)^2" --x0 -1.2,1 --method newton
+    calcml lagrange "x y" --constraint "x + y = 10"
+    calcml stationary "x^3 - 3x + y^2"
     calcml tour --out calcml-tour
 
 Every error calcml reports (a parse error with its caret, a limit, a point that does not
 fit) goes to stderr as plain text and the process exits with status 2, without a
-traceback. Output is styled with ``rich`` on a terminal and plain text otherwise, so it
+traceback. The solvers (roots, minimize, lagrange, stationary) print their answer and exit
+with status 0, or say how they failed (a cycle, no root, divergence, no points at all) and
+exit with status 1. Output is styled with ``rich`` on a terminal and plain text otherwise, so it
 pipes and captures cleanly. ``--json`` prints one JSON document and nothing else.
 """
 
@@ -22,6 +28,7 @@ import math
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -264,8 +271,8 @@ def _check_figure_path(path: Path | None) -> None:
         )
 
 
-def _save_figure(path: Path, make: Callable[[Any], Any]) -> None:
-    """Draw with ``make(calcml.plots)`` and save to ``path``."""
+def _write_figure(path: Path, make: Callable[[Any], Any]) -> None:
+    """Draw with ``make(calcml.plots)`` and save to ``path``, without a word."""
     os.environ.setdefault("MPLBACKEND", "Agg")  # files only: no window, no display needed
     from . import plots
 
@@ -274,6 +281,11 @@ def _save_figure(path: Path, make: Callable[[Any], Any]) -> None:
         plots.save(fig, path)
     except (OSError, ValueError) as exc:
         raise UsageProblem(f"cannot save the figure to {path}: {exc}") from None
+
+
+def _save_figure(path: Path, make: Callable[[Any], Any]) -> None:
+    """Draw with ``make(calcml.plots)``, save to ``path`` and say so."""
+    _write_figure(path, make)
     _note(f"figure saved to {path}")
 
 
@@ -796,6 +808,546 @@ def taylor_command(
                         f, about=point, orders=_plot_orders(n), interval=span, var=variable
                     ),
                 )
+
+
+# -- optimisation ----------------------------------------------------------------------------
+
+EQUATIONS_HELP = (
+    'The equation, written f or lhs = rhs (f alone means f = 0); several separated by ";" '
+    'make a system, e.g. "x^2 + y^2 = 4; x = y".'
+)
+X0_HELP = (
+    "The start: 1.5 for one variable; 1,2 (variables in order of name) or x=1,y=2 for several."
+)
+CONSTRAINT_HELP = (
+    'An equality constraint, written g (meaning g = 0) or lhs = rhs, e.g. "x + y = 10". '
+    "Repeat the option for several."
+)
+METHOD_HELP = "newton, bfgs (the default) or gradient_descent."
+STEP_HELP = (
+    "The step of gradient descent: a positive number (fixed) or backtracking (Armijo, the default)."
+)
+MOMENTUM_HELP = "Heavy-ball momentum of gradient descent, in [0, 1)."
+MAXITER_HELP = "The most iterations to take (default: the solver's own)."
+MAX_NOTES = 10  # notes printed in full; beyond this the first and last few
+
+X0Opt = Annotated[str, typer.Option("--x0", help=X0_HELP, show_default=False, metavar="POINT")]
+ConstraintOpt = Annotated[
+    list[str] | None,
+    typer.Option("--constraint", "-c", help=CONSTRAINT_HELP, show_default=False, metavar="G"),
+]
+MaxiterOpt = Annotated[
+    int | None,
+    typer.Option("--maxiter", help=MAXITER_HELP, show_default=False, min=1, max=100_000),
+]
+
+
+def _equation(text: str, what: str) -> sympy.Expr:
+    """``lhs = rhs`` as lhs - rhs; text without '=' is the expression itself (= 0)."""
+    if text.count("=") > 1:
+        raise UsageProblem(f"{what} {text.strip()!r} has more than one '='; write lhs = rhs")
+    lhs, equals, rhs = text.partition("=")
+    if not equals:
+        return parse(text)
+    if not lhs.strip() or not rhs.strip():
+        raise UsageProblem(f"{what} {text.strip()!r} needs an expression on each side of '='")
+    return parse(lhs) - parse(rhs)
+
+
+def _unknowns(exprs: Sequence[sympy.Expr]) -> list[sympy.Symbol]:
+    """The variables of the expressions together, sorted by name; at least one."""
+    xs = variables_of(sympy.Tuple(*exprs))
+    if not xs:
+        raise UsageProblem(f"{'; '.join(to_text(e) for e in exprs)} has no variables to solve for")
+    return xs
+
+
+def _start(text: str, xs: Sequence[sympy.Symbol]) -> list[float]:
+    """The point of ``--x0`` in the order of ``xs``."""
+    try:
+        point = parse_point(text)
+    except UsageProblem as exc:
+        raise UsageProblem("--x0" + str(exc).removeprefix("--at")) from None
+    names = [str(v) for v in xs]
+    if isinstance(point, dict):
+        unknown = [n for n in point if n not in names]
+        if unknown:
+            raise UsageProblem(
+                f"--x0 names {', '.join(unknown)}, which is not among the variables "
+                f"({', '.join(names)})"
+            )
+        missing = [n for n in names if n not in point]
+        if missing:
+            raise UsageProblem(f"--x0 {text!r} gives no value for {', '.join(missing)}")
+        return [point[n] for n in names]
+    if len(point) != len(names):
+        raise UsageProblem(
+            f"--x0 {text!r} has {len(point)} number(s), but there "
+            f"{'is 1 variable' if len(names) == 1 else f'are {len(names)} variables'}: "
+            f"{', '.join(names)} (give them in this order, or by name: "
+            f"{','.join(n + '=0' for n in names)})"
+        )
+    return point
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def _step(text: str | None) -> float | str | None:
+    if text is None:
+        return None
+    if text.strip().lower() == "backtracking":
+        return "backtracking"
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise UsageProblem(f"--step {text!r}: give a positive number or backtracking")
+    return value
+
+
+def _method(text: str | None) -> str | None:
+    if text is None:
+        return None
+    from .optimize import METHODS
+
+    method = text.strip().lower().replace("-", "_")
+    if method not in METHODS:
+        raise UsageProblem(f"--method {text!r}: choose one of {', '.join(METHODS)}")
+    return method
+
+
+def _strict(data: Any) -> Any:
+    """``data`` as strict JSON allows: NaN as null, infinities as "inf" and "-inf"."""
+    if isinstance(data, np.ndarray):
+        return _strict(data.tolist())
+    if isinstance(data, np.generic):
+        data = data.item()
+    if isinstance(data, float):
+        return None if math.isnan(data) else _finite_json(data)
+    if isinstance(data, dict):
+        return {str(k): _strict(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_strict(v) for v in data]
+    if isinstance(data, sympy.Basic):
+        return to_text(data)
+    return data
+
+
+def _strict_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(_strict(data), allow_nan=False) + "\n")
+
+
+@contextmanager
+def _solving() -> Iterator[None]:
+    """Errors reported as by :func:`_reported`; NumPy's overflow warnings of a diverging
+    run kept quiet (the verdict says that it diverged)."""
+    with _reported(), warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+def _numbers(values: Any) -> np.ndarray:
+    return np.atleast_1d(np.asarray(values, dtype=float)).ravel()
+
+
+def _point(values: Any, names: Sequence[str]) -> str:
+    return ", ".join(
+        f"{n} = {format_number(v)}" for n, v in zip(names, _numbers(values), strict=True)
+    )
+
+
+def _multipliers(values: Any) -> str:
+    return ", ".join(f"lambda{i} = {format_number(v)}" for i, v in enumerate(_numbers(values), 1))
+
+
+def _figure_first(plot: Path | None, make: Callable[[Any], Any], failed: bool) -> bool:
+    """Draw and save the figure before anything is printed, so that a figure that cannot
+    be made is an error (status 2) with no output. After a failed run, a figure that
+    cannot be drawn (no finite point) is only noted. Returns whether one was saved."""
+    if plot is None:
+        return False
+    try:
+        _write_figure(plot, make)
+    except (CalcmlError, ArithmeticError, ValueError) as exc:
+        if not failed or isinstance(exc, UsageProblem):
+            raise
+        _note(f"no figure: {exc}")
+        return False
+    return True
+
+
+def _report(out: Output, title: str, r: Any, answers: Sequence[tuple[str, str]]) -> None:
+    """The iteration table, the verdict with its message, the answer and the notes."""
+    out.line(title, "bold")
+    for text in r.table().splitlines():
+        out.line(text)
+    out.line()
+    word, style = ("success", "bold green") if r.success else ("FAILED", "bold red")
+    steps = f"{r.nit} iteration{'s' if r.nit != 1 else ''}"
+    out.pairs((f"{r.method}: ", None), (word, style), (f" ({r.status}) after {steps}", None))
+    out.line(r.message)
+    if r.success:
+        for label, value in answers:
+            out.pairs((label, None), (value, "bold green"))
+    elif r.variables and np.all(np.isfinite(_numbers(r.x))):
+        out.line(f"last iterate: {_point(r.x, r.variables)}")
+    notes = list(r.notes)
+    if len(notes) > MAX_NOTES:
+        half = MAX_NOTES // 2
+        hidden = f"... {len(notes) - 2 * half} more (--json lists them all) ..."
+        notes = [*notes[:half], hidden, *notes[-half:]]
+    for note in notes:
+        out.line(f"note: {note}", "yellow")
+
+
+def _finish(saved: bool, plot: Path | None, success: bool) -> None:
+    if saved:
+        _note(f"figure saved to {plot}")
+    if not success:
+        raise typer.Exit(1)
+
+
+@app.command("roots")
+def roots_command(
+    exprs: Annotated[
+        str, typer.Argument(help=EQUATIONS_HELP, show_default=False, metavar="EQUATIONS")
+    ],
+    x0: X0Opt,
+    maxiter: MaxiterOpt = None,
+    as_json: JsonOpt = False,
+    plot: PlotOpt = None,
+) -> None:
+    """Newton-Raphson on f(x) = 0, or on a system F(x) = 0: the iteration table and the
+    verdict (exit status 1 when it finds no root: a cycle, divergence, no real root)."""
+    from .optimize import newton_raphson
+
+    with _solving():
+        parts = [p for p in exprs.split(";") if p.strip()]
+        if not parts:
+            raise UsageProblem('give an equation, e.g. "x^2 = 2" or "x^2 + y^2 = 4; x = y"')
+        fs = [_equation(p, "the equation") for p in parts]
+        xs = _unknowns(fs)
+        names = [str(v) for v in xs]
+        start = _start(x0, xs)
+        _check_figure_path(plot)
+        if plot is not None and (len(fs) != 1 or len(xs) != 1):
+            raise UsageProblem(
+                "--plot draws Newton's tangents for one equation in one variable; this "
+                f"has {_count(len(fs), 'equation')} in {_count(len(xs), 'variable')} "
+                f"({', '.join(names)})"
+            )
+        options = {} if maxiter is None else {"maxiter": maxiter}
+        if len(fs) == 1 and len(xs) == 1:
+            r = newton_raphson(fs[0], start[0], **options)
+        else:
+            from .function import Function
+
+            r = newton_raphson(Function(fs, variables=names), start, **options)
+        saved = _figure_first(plot, lambda p: p.newton_cascade(fs[0], result=r), not r.success)
+
+        if as_json:
+            _strict_json({"equations": [to_text(f) for f in fs], **r.to_dict()})
+        else:
+            system = ", ".join(f"{to_text(f)} = 0" for f in fs)
+            title = f"Newton-Raphson on {'the system ' if len(fs) > 1 else ''}{system}"
+            out = _stdout()
+            fun = _numbers(r.fun)
+            residual = (
+                f"f({names[0]}) = {format_number(fun[0])}"
+                if len(fs) == 1
+                else f"max |F| = {format_number(float(np.max(np.abs(fun))))}"
+            )
+            _report(
+                out,
+                f"{title}, from {point_text(dict(zip(names, start, strict=True)))}",
+                r,
+                [("root: " if len(fs) == 1 else "solution: ", _point(r.x, names)), ("", residual)],
+            )
+        _finish(saved, plot, r.success)
+
+
+@app.command("minimize")
+def minimize_command(
+    expr: ExprArg,
+    x0: X0Opt,
+    method: Annotated[
+        str | None, typer.Option("--method", "-m", help=METHOD_HELP, show_default=False)
+    ] = None,
+    step: Annotated[
+        str | None, typer.Option("--step", help=STEP_HELP, show_default=False, metavar="S")
+    ] = None,
+    momentum: Annotated[
+        float | None, typer.Option("--momentum", help=MOMENTUM_HELP, show_default=False)
+    ] = None,
+    constraint: ConstraintOpt = None,
+    maxiter: MaxiterOpt = None,
+    as_json: JsonOpt = False,
+    plot: PlotOpt = None,
+) -> None:
+    """Minimise EXPR from --x0 by Newton, BFGS or gradient descent; with --constraint,
+    subject to equality constraints (SQP), printing the multipliers. Exit status 1 when
+    the method fails (divergence, too many iterations)."""
+    from .optimize import minimize
+
+    with _solving():
+        f = parse(expr)
+        gs = [_equation(c, "--constraint") for c in constraint or []]
+        xs = _unknowns([f, *gs])
+        names = [str(v) for v in xs]
+        start = _start(x0, xs)
+        chosen = _method(method)
+        fixed = _step(step)
+        if gs and (chosen is not None or fixed is not None or momentum is not None):
+            raise UsageProblem(
+                "with --constraint, minimize uses SQP (Newton on the Lagrange "
+                "conditions): leave out --method, --step and --momentum"
+            )
+        chosen = chosen or "bfgs"
+        if chosen != "gradient_descent" and (fixed is not None or momentum is not None):
+            raise UsageProblem(
+                f"--step and --momentum are options of --method gradient_descent, not of {chosen}"
+            )
+        _check_figure_path(plot)
+        if plot is not None and (len(xs) != 2 or len(gs) > 1):
+            raise UsageProblem(
+                "--plot draws functions of two variables with at most one constraint; "
+                f"this has {_count(len(xs), 'variable')} ({', '.join(names)}) and "
+                f"{_count(len(gs), 'constraint')}"
+            )
+        options: dict[str, Any] = {"maxiter": maxiter}
+        if fixed is not None:
+            options["step"] = fixed
+        if momentum is not None:
+            options["momentum"] = momentum
+        if gs:
+            r = minimize(f, start, constraints=gs, **options)
+        else:
+            r = minimize(f, start, method=chosen, **options)
+
+        def draw(p: Any) -> Any:
+            if gs:
+                return p.lagrange_picture(f, gs[0], result=r)
+            return p.descent_paths(f, results=[r])
+
+        saved = _figure_first(plot, draw, not r.success)
+
+        if as_json:
+            _strict_json(
+                {"function": to_text(f), "constraints": [to_text(g) for g in gs], **r.to_dict()}
+            )
+        else:
+            title = f"minimise f = {to_text(f)}"
+            if gs:
+                title += " subject to " + ", ".join(f"{to_text(g)} = 0" for g in gs)
+            title += f", from {point_text(dict(zip(names, start, strict=True)))}"
+            answers = [("minimum at ", _point(r.x, names)), ("", f"f = {format_number(r.fun)}")]
+            if gs:
+                answers.append(
+                    (
+                        "multipliers (grad f = sum lambda_i grad g_i): ",
+                        _multipliers(r.multipliers),
+                    )
+                )
+            _report(_stdout(), title, r, answers)
+        _finish(saved, plot, r.success)
+
+
+def _exact(value: Any) -> str:
+    """An exact value as text, with its decimal value when it is not a plain fraction."""
+    text = to_text(value)
+    if not isinstance(value, sympy.Basic) or value.is_Rational or value.free_symbols:
+        return text
+    number = _float_or_none(value)
+    return text if number is None else f"{text} ≈ {format_number(number)}"
+
+
+def _float_or_none(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+@app.command("lagrange")
+def lagrange_command(
+    expr: ExprArg,
+    constraint: ConstraintOpt = None,
+    x0: Annotated[
+        str | None,
+        typer.Option(
+            "--x0",
+            help=X0_HELP + " With it, one point is found numerically; without, all exactly.",
+            show_default=False,
+            metavar="POINT",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+    plot: PlotOpt = None,
+) -> None:
+    """The constrained stationary points of EXPR on the constraints (Lagrange multipliers,
+    grad f = sum lambda_i grad g_i): all of them exactly, or one from --x0. Exit status 1
+    when there are none, or the numerical search fails."""
+    from .optimize import lagrange
+
+    with _solving():
+        f = parse(expr)
+        gs = [_equation(c, "--constraint") for c in constraint or []]
+        if not gs:
+            raise UsageProblem(
+                'give a constraint with --constraint, e.g. --constraint "x + y = 10"'
+            )
+        xs = _unknowns([f, *gs])
+        names = [str(v) for v in xs]
+        start = _start(x0, xs) if x0 is not None else None
+        _check_figure_path(plot)
+        if plot is not None and (len(xs) != 2 or len(gs) != 1):
+            raise UsageProblem(
+                "--plot draws one constraint on a function of two variables; this has "
+                f"{_count(len(gs), 'constraint')} and {_count(len(xs), 'variable')} "
+                f"({', '.join(names)})"
+            )
+        lams = [f"lambda{i}" for i in range(1, len(gs) + 1)]
+        subject = ", ".join(f"{to_text(g)} = 0" for g in gs)
+        if start is not None:
+            r = lagrange(f, gs, x0=start, variables=names)
+            saved = _figure_first(
+                plot, lambda p: p.lagrange_picture(f, gs[0], result=r), not r.success
+            )
+            if as_json:
+                _strict_json(
+                    {"function": to_text(f), "constraints": [to_text(g) for g in gs], **r.to_dict()}
+                )
+            else:
+                _report(
+                    _stdout(),
+                    f"Lagrange: f = {to_text(f)} subject to {subject}, from "
+                    f"{point_text(dict(zip(names, start, strict=True)))}",
+                    r,
+                    [
+                        ("constrained stationary point: ", _point(r.x, names)),
+                        ("", f"f = {format_number(r.fun)}"),
+                        ("multipliers: ", _multipliers(r.multipliers)),
+                    ],
+                )
+            _finish(saved, plot, r.success)
+            return
+
+        points = lagrange(f, gs, variables=names)
+        saved = bool(points) and _figure_first(
+            plot, lambda p: p.lagrange_picture(f, gs[0], result=points), False
+        )
+        if as_json:
+            _strict_json(
+                {
+                    "kind": "lagrange",
+                    "function": to_text(f),
+                    "constraints": [to_text(g) for g in gs],
+                    "variables": names,
+                    "points": [
+                        {
+                            "x": {n: to_text(v) for n, v in p.x.items()},
+                            "x_numeric": {n: _float_or_none(v) for n, v in p.x.items()},
+                            "fun": to_text(p.fun),
+                            "fun_numeric": _float_or_none(p.fun),
+                            "multipliers": [to_text(m) for m in p.multipliers],
+                            "multipliers_numeric": [_float_or_none(m) for m in p.multipliers],
+                        }
+                        for p in points
+                    ],
+                }
+            )
+        else:
+            out = _stdout()
+            out.line(f"Lagrange: f = {to_text(f)} subject to {subject}", "bold")
+            rule = " + ".join(f"{lam} grad g{i}" for i, lam in enumerate(lams, 1))
+            out.line(f"solving grad f = {rule} with g = 0 exactly")
+            if points:
+                cells = [
+                    [*(_exact(p.x[n]) for n in names), _exact(p.fun), *map(_exact, p.multipliers)]
+                    for p in points
+                ]
+                count = len(points)
+                out.matrix(
+                    f"{count} constrained stationary point{'s' if count != 1 else ''}",
+                    cells,
+                    [str(i) for i in range(1, count + 1)],
+                    [*names, "f", *lams],
+                    numeric=True,
+                )
+            else:
+                out.line(
+                    "no isolated real solutions: the Lagrange equations have none (or only "
+                    "whole curves of them); try --x0 for a numerical search",
+                    "bold red",
+                )
+        if plot is not None and not points:
+            _note("no figure: there are no points to draw")
+        _finish(saved, plot, bool(points))
+
+
+@app.command("stationary")
+def stationary_command(expr: ExprArg, as_json: JsonOpt = False) -> None:
+    """The exact stationary points of EXPR (grad f = 0), each classified by the
+    eigenvalues of its Hessian: minimum, maximum, saddle or degenerate. Exit status 1
+    when there are none."""
+    from .optimize import stationary_points
+
+    with _solving():
+        f = parse(expr)
+        xs = _unknowns([f])
+        names = [str(v) for v in xs]
+        grad = [sympy.diff(f, v) for v in xs]
+        points = stationary_points(f, variables=names)
+        if as_json:
+            _strict_json(
+                {
+                    "kind": "stationary_points",
+                    "function": to_text(f),
+                    "variables": names,
+                    "gradient": [to_text(g) for g in grad],
+                    "points": [
+                        {
+                            "point": {n: to_text(v) for n, v in p.point.items()},
+                            "point_numeric": {n: _float_or_none(v) for n, v in p.point.items()},
+                            "value": to_text(p.value),
+                            "value_numeric": _float_or_none(p.value),
+                            "kind": p.kind,
+                            "eigenvalues": list(p.eigenvalues),
+                        }
+                        for p in points
+                    ],
+                }
+            )
+        else:
+            out = _stdout()
+            out.line(f"stationary points of f = {to_text(f)}", "bold")
+            out.line(f"grad f = ({', '.join(to_text(g) for g in grad)}) = 0")
+            if points:
+                cells = [
+                    [
+                        *(_exact(p.point[n]) for n in names),
+                        _exact(p.value),
+                        p.kind,
+                        ", ".join(format_number(e) for e in p.eigenvalues) or "-",
+                    ]
+                    for p in points
+                ]
+                count = len(points)
+                out.matrix(
+                    f"{count} stationary point{'s' if count != 1 else ''}",
+                    cells,
+                    [str(i) for i in range(1, count + 1)],
+                    [*names, "f", "kind", "Hessian eigenvalues"],
+                    numeric=[True] * (len(names) + 1) + [False, False],
+                )
+            else:
+                out.line("no stationary points: grad f = 0 has no real solution", "bold red")
+        if not points:
+            raise typer.Exit(1)
 
 
 @app.command("tour")

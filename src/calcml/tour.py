@@ -32,6 +32,7 @@ import numpy as np
 
 from .errors import CalcmlWarning
 from .expr import parse, to_text
+from .optimize import gradient_descent, lagrange, minimize, newton_raphson
 from .symbolic import (
     derivative,
     equivalent,
@@ -413,6 +414,160 @@ def taylor_series(tour: Tour) -> None:
         lambda p: p.tangent_plane(F2, about=POINT2),
         "f(x, y) with its tangent plane and quadratic approximation at (1, 2)",
     )
+
+
+# -- Part 5 ------------------------------------------------------------------------------
+
+SQRT2 = "x^2 - 2"
+CYCLE = "x^3 - 2x + 2"
+QUADRATIC = "x^2 + x y + y^2"  # Hessian [[2, 1], [1, 2]]: eigenvalues 1 and 3
+QUADRATIC_START = (2.0, -1.0)
+FIXED_STEPS = (0.1, 0.5, 0.6, 0.65, 0.7, 0.75)
+ROSENBROCK = "(1 - x)^2 + 100 (y - x^2)^2"
+ROSENBROCK_START = (-1.2, 1.0)
+DESCENT_METHODS = ("gradient_descent", "newton", "bfgs")
+DESCENT_MAXITER = 2000  # gradient descent needs some 20,000 steps here: 2,000 make the point
+OBJECTIVE, BUDGET = "x y", "x + y - 10"  # maximise x y on x + y = 10
+
+
+@section("Optimisation", part=5)
+def optimisation(tour: Tour) -> None:
+    """Newton-Raphson's quadratic convergence and its failure, gradient descent's step
+    limit 2/lambda_max, Newton, BFGS and gradient descent on Rosenbrock's valley, and a
+    Lagrange multiplier read as the price of the constraint."""
+    tour.topic("Newton-Raphson on x^2 - 2 = 0 from x0 = 1: the correct digits double")
+    r = newton_raphson(SQRT2, 1)
+    root = 2**0.5
+    errors = [abs(float(v) - root) for v in r.history]
+    rows = []
+    for k, (xk, e) in enumerate(zip(r.history, errors, strict=True)):
+        digits = f"{-np.log10(e):.1f}" if e > 0 else "all"
+        ratio = errors[k + 1] / e**2 if k + 1 < len(errors) and e > 0 else None
+        rows.append([f"{float(xk):.16f}", f"{e:.2g}", digits, f"{ratio:.3f}" if ratio else ""])
+    tour.matrix(
+        rows,
+        [str(k) for k in range(len(rows))],
+        ["x_k", "|x_k - √2|", "digits", "e_{k+1}/e_k^2"],
+        numeric=True,
+    )
+    tour.echo(
+        f"{r.method}: {r.message}. Each error is about the square of the one before: "
+        f"e_(k+1) ≈ e_k^2 f''/(2 f') = e_k^2/(2√2), and 1/(2√2) = {1 / (2 * root):.3f}."
+    )
+
+    tour.topic(f"Newton-Raphson on {CYCLE} = 0 from x0 = 0: a cycle, not a root")
+    tour.lines(newton_raphson(CYCLE, 0).explain())
+    other = newton_raphson(CYCLE, -2)
+    tour.echo(
+        f"From x0 = -2 the tangents lead to the real root x = {format_number(other.x)} in "
+        f"{other.nit} iterations: Newton's method is only as good as its start."
+    )
+
+    tour.topic(f"Gradient descent on the quadratic {QUADRATIC} with a fixed step t")
+    lams = np.linalg.eigvalsh(np.asarray(hessian(QUADRATIC, ["x", "y"], at=[0, 0]), float))
+    limit = 2 / lams[-1]
+    tour.echo(
+        f"The Hessian has eigenvalues {format_number(lams[0])} and {format_number(lams[-1])}: "
+        f"each step multiplies the error along an eigenvector by 1 - t lambda, so it "
+        f"converges exactly when t < 2/lambda_max = {limit:.4g}."
+    )
+    rows = []
+    for t in FIXED_STEPS:
+        run = gradient_descent(QUADRATIC, QUADRATIC_START, step=t)
+        rate = float(np.max(np.abs(1 - t * lams)))
+        verdict = "converged" if run.success else run.status
+        rows.append([f"{rate:.2f}", f"{verdict} after {run.nit} iterations"])
+    tour.matrix(
+        rows,
+        [f"t = {t:g}{' < ' if t < limit else ' > '}{limit:.3g}" for t in FIXED_STEPS],
+        ["max |1 - t λ|", "from (2, -1)"],
+        numeric=[True, False],
+    )
+    tour.echo(
+        "The best fixed step is 2/(lambda_min + lambda_max) = "
+        f"{2 / (lams[0] + lams[-1]):g}; close to the limit the descent crawls, beyond it "
+        "it diverges."
+    )
+
+    tour.topic(f"Newton, BFGS and gradient descent on Rosenbrock's valley {ROSENBROCK}")
+    runs = {
+        m: minimize(
+            ROSENBROCK,
+            ROSENBROCK_START,
+            method=m,
+            maxiter=DESCENT_MAXITER if m == "gradient_descent" else None,
+        )
+        for m in DESCENT_METHODS
+    }
+    tour.matrix(
+        [
+            [
+                "converged" if run.success else run.status,
+                str(run.nit),
+                str(run.nfev),
+                point_text(dict(zip(["x", "y"], np.asarray(run.x, float), strict=True))),
+            ]
+            for run in runs.values()
+        ],
+        [run.method for run in runs.values()],
+        ["verdict", "iterations", "f evaluations", "last x"],
+        numeric=[False, True, True, False],
+    )
+    slow = runs["gradient_descent"]
+    tour.echo(
+        "Newton uses the Hessian and takes few, costly steps; BFGS builds the curvature "
+        "from gradients alone; gradient descent zigzags across the curved valley floor: "
+        f"after {slow.nit} iterations |grad f| is still {np.linalg.norm(slow.jac):.2g}."
+    )
+
+    tour.topic(f"Lagrange: maximise f = {OBJECTIVE} subject to {BUDGET} = 0")
+    (best,) = lagrange(OBJECTIVE, [BUDGET])
+    lam = best.multipliers[0]
+    tour.echo(
+        f"grad f = (y, x) = lambda grad g = lambda (1, 1) with x + y = 10 gives "
+        f"{point_text({k: float(v) for k, v in best.x.items()})}, f = {best.fun}, "
+        f"lambda = {lam}."
+    )
+    (wider,) = lagrange(OBJECTIVE, ["x + y - 11"])
+    tour.echo(
+        f"lambda is the price of the constraint: on x + y = 11 the maximum is "
+        f"{format_number(float(wider.fun))}, up by {format_number(float(wider.fun - best.fun))}"
+        f" ≈ lambda = {lam} per unit of budget."
+    )
+    sqp = minimize(f"-({OBJECTIVE})", [1, 2], constraints=[BUDGET])
+    tour.echo(
+        f"Numerically, SQP on -f from (1, 2): {sqp.message}; multiplier "
+        f"{format_number(float(sqp.multipliers[0]))} (the sign flips with f)."
+    )
+
+    tour.topic("Figures")
+    tour.figure(
+        "50-newton-cascade.png",
+        _newton_pair,
+        "Newton's tangents: converging on x^2 - 2, cycling on x^3 - 2x + 2",
+    )
+    tour.figure(
+        "51-descent-paths.png",
+        lambda p: p.descent_paths(ROSENBROCK, results=list(runs.values())),
+        "the paths of gradient descent, Newton and BFGS on Rosenbrock's function",
+    )
+    tour.figure(
+        "52-lagrange.png",
+        lambda p: p.lagrange_picture(OBJECTIVE, BUDGET, result=[best], xlim=(0, 10), ylim=(0, 10)),
+        "the level set x y = 25 touches x + y = 10 where grad f = 5 grad g",
+    )
+
+
+def _newton_pair(plots: Any) -> Any:
+    """Newton's cascade side by side: a root found, and a cycle."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(15, 5.5), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    plots.newton_cascade(SQRT2, x0=1, ax=left)
+    plots.newton_cascade(CYCLE, x0=0, ax=right)
+    fig.suptitle("Newton-Raphson: x^2 - 2 = 0 from 1, and x^3 - 2x + 2 = 0 from 0", fontsize=13)
+    return fig
 
 
 # -- running -----------------------------------------------------------------------------

@@ -59,6 +59,7 @@ def sqp(
     history, rows, notes = [x.copy()], [], []
     start = (fn.nfev + cn.nfev, fn.njev + cn.njev, fn.nhev + cn.nhev)
     mu = 1.0
+    f_scale = 1.0
     escapes = 0
     lam = np.zeros(0)
     fx = float("nan")
@@ -92,6 +93,13 @@ def sqp(
             return done("not_finite", f"f or a constraint is not finite at x = {x}: {err}")
         if k == 0:
             lam = np.linalg.lstsq(a.T, grad, rcond=None)[0]  # the best first multipliers
+        if fx < -1e150 or np.max(np.abs(x)) > 1e6 * (1 + np.max(np.abs(history[0]))):
+            return done(
+                "unbounded",
+                f"x ran off to {np.array2string(x, precision=3)} with f = "
+                f"{fx:.3g}: f seems to decrease without bound along the constraints "
+                "(no minimum). Check the problem, or bound it with more constraints.",
+            )
         stationarity = float(np.max(np.abs(grad - a.T @ lam)))
         feasibility = float(np.max(np.abs(c)))
         rows.append(
@@ -104,7 +112,9 @@ def sqp(
                 "lambda": lam.copy(),
             }
         )
-        if stationarity <= gtol * max(1.0, abs(fx)) and feasibility <= ctol:
+        if k == 0:
+            f_scale = max(1.0, abs(fx))  # fixed at x0: an f running off must not loosen it
+        if stationarity <= gtol * f_scale and feasibility <= ctol:
             away = _negative_curvature(fn, cn, x, lam, a) if escapes < 3 else None
             if away is not None:  # a maximum or saddle along the constraints: leave it
                 escapes += 1

@@ -38,7 +38,7 @@ def _as_function(f: Any) -> Function:
 def _small_residual(fx: np.ndarray, x: np.ndarray, slope: float, ftol: float) -> bool:
     # |f| is small when below ftol, or at the rounding floor of f near x: f is only
     # known to about eps * |f'| * |x| there, so no step can do better.
-    floor = 16 * EPS * slope * float(np.max(np.abs(x)))
+    floor = min(16 * EPS * slope * float(np.max(np.abs(x))), 1e-8)  # never a real miss
     return float(np.max(np.abs(fx))) <= max(ftol, floor)
 
 
@@ -80,9 +80,12 @@ def _scalar(fn: Function, x0: Any, ftol: float, maxiter: int) -> Result:
     fx = d = float("nan")
 
     def done(status: str, message: str, success: bool = False) -> Result:
+        value = fx
+        if not success and x != history[-2 if len(history) > 1 else -1] and rows:
+            value = _value_or_nan(fn, x)  # f at the x reported, not at the one before
         return Result(
             x=x,
-            fun=fx,
+            fun=value,
             success=success,
             status=status,
             message=message,
@@ -118,9 +121,16 @@ def _scalar(fn: Function, x0: Any, ftol: float, maxiter: int) -> Result:
             rows.append({"k": k, "x": x, "f(x)": fx, "f'(x)": d, "step": ""})
             return done(
                 "diverged",
-                f"the iterates run away ({', '.join(f'{h:.3g}' for h in history[-5:])}) while "
-                f"|f| stays near {abs(fx):.3g}: Newton's method diverges from this x0. Try an x0 "
-                "closer to a root (plot f to see where one is).",
+                f"the iterates run away ({', '.join(f'{h:.3g}' for h in history[-5:])}; "
+                f"|f| = {abs(fx):.3g}): Newton's method diverges from this x0, or f only "
+                "approaches 0 far away. Try an x0 closer to a root (plot f to see one).",
+            )
+        if abs(d) <= 1e3 * EPS * max(1.0, abs(fx)) and _drifting(history):
+            rows.append({"k": k, "x": x, "f(x)": fx, "f'(x)": d, "step": ""})
+            return done(
+                "diverged",
+                f"the iterates drift off ({', '.join(f'{h:.3g}' for h in history[-4:])}) to "
+                f"where f flattens out (f'(x) = {d:.3g}): no root that way. Try another x0.",
             )
         if abs(d) <= 1e3 * EPS * max(1.0, abs(fx)):
             rows.append({"k": k, "x": x, "f(x)": fx, "f'(x)": d, "step": ""})
@@ -155,6 +165,19 @@ def _scalar(fn: Function, x0: Any, ftol: float, maxiter: int) -> Result:
     )
 
 
+def _drifting(history: list[float]) -> bool:
+    """The last five steps all went the same way (exp(x) from 0 walks off to -inf)."""
+    steps = np.diff(history[-6:])
+    return len(steps) >= 5 and (bool(np.all(steps > 0)) or bool(np.all(steps < 0)))
+
+
+def _value_or_nan(fn: Function, x: float) -> float:
+    try:
+        return _one_number(fn.value(np.array([x])))
+    except CalcmlError:
+        return float("nan")
+
+
 def _one_number(v: Any) -> float:
     arr = np.asarray(v, dtype=float)
     if arr.size != 1:
@@ -163,13 +186,12 @@ def _one_number(v: Any) -> float:
 
 
 def _running_away(history: list[float], size: float, rows: list[dict]) -> bool:
-    """|x| has more than doubled at each of the last four steps and |f| has not shrunk."""
+    """|x| has more than doubled at each of the last four steps (1/x from 1, exp(x), atan:
+    the iterates run off, whatever |f| does on the way)."""
     if len(history) < 5:
         return False
     last = [abs(h) for h in history[-5:]]
-    growing = all(b > 2 * a + 1e-12 for a, b in itertools.pairwise(last))
-    earlier = abs(rows[-4]["f(x)"]) if len(rows) >= 4 else 0.0
-    return growing and size >= 0.5 * earlier
+    return all(b >= 1.9 * a and b > 0 for a, b in itertools.pairwise(last))
 
 
 def _cycle(history: list[float]) -> list[float] | None:
@@ -197,9 +219,15 @@ def _system(fn: Function, x0: Any, ftol: float, maxiter: int) -> Result:
     fx = np.full(x.shape, np.nan)
 
     def done(status: str, message: str, success: bool = False) -> Result:
+        value = fx
+        if not success and len(history) > 1 and not np.array_equal(x, history[-2]) and rows:
+            try:  # F at the x reported, not at the one before
+                value = np.atleast_1d(np.asarray(fn.value(x), dtype=float))
+            except CalcmlError:
+                value = np.full(x.shape, np.nan)
         return Result(
             x=x,
-            fun=fx,
+            fun=value,
             success=success,
             status=status,
             message=message,
