@@ -367,7 +367,7 @@ def descent_paths(
     >>> from calcml import plots
     >>> fig = plots.descent_paths("x^2 + 3y^2 + x*y", x0=[2, 1.5])
     >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()][:3]
-    ['gradient_descent (backtracking): 36 iterations', 'newton: 1 iteration', 'bfgs: 3 iterations']
+    ['gradient_descent (backtracking): 36 iterations', 'newton: 1 iteration', 'bfgs: 8 iterations']
     """
     expr, names = _two_variable_expr(f, "descent_paths")
     runs = _descent_results(f, x0, methods, results)
