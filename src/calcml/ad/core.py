@@ -142,6 +142,7 @@ class Dual(Traced):
 
 
 Rule = Callable[..., Any]
+_NOTHING = object()  # "no value given", where None is a value
 _new_box = object.__new__  # a box without the call to __init__, on the hot path
 
 
@@ -156,6 +157,7 @@ class Primitive:
     """
 
     __slots__ = (
+        "broadcasts",
         "differentiable",
         "elementwise",
         "fun",
@@ -181,6 +183,8 @@ class Primitive:
         self.vjps = tuple(vjps)
         self.jvps = tuple(jvps)
         self.elementwise = elementwise
+        # only elementwise functions of several arguments broadcast (x + y, not sin x)
+        self.broadcasts = elementwise and len(self.vjps) > 1
         self.local = tuple(local)  # d(result)/d(arg) for elementwise rules, for trace()
         # joint_jvp(tangents, ans, *args): one forward rule for all arguments at once
         # (tangents[i] is None for those that do not move), where that is cheaper
@@ -195,6 +199,31 @@ class Primitive:
         return f"<primitive {self.name}>"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # Fast paths for the commonest calls, sin(x) and x * y, with plain values or boxes
+        # of one reverse-mode trace; everything else takes the general path below.
+        if len(args) == 1:
+            x = args[0]
+            if type(x) is Box and not x.deep:
+                d = self.differentiable
+                return self._record(x.level, [x.value], [(0, x)] if d and d[0] else [], kwargs)
+            if not isinstance(x, Traced):
+                return self.fun(x, **kwargs)
+        elif len(args) == 2:
+            x, y = args
+            x_box = type(x) is Box and not x.deep
+            if x_box and type(y) is Box and not y.deep and x.level == y.level:
+                parents = [(0, x), (1, y)] if self.differentiable == (True, True) else None
+                if parents is not None:
+                    return self._record(x.level, [x.value, y.value], parents, kwargs)
+            elif x_box and not isinstance(y, Traced):
+                d = self.differentiable
+                return self._record(x.level, [x.value, y], [(0, x)] if d and d[0] else [], kwargs)
+            elif type(y) is Box and not y.deep and not isinstance(x, Traced):
+                d = self.differentiable
+                parents = [(1, y)] if len(d) > 1 and d[1] else []
+                return self._record(y.level, [x, y.value], parents, kwargs)
+            elif not isinstance(x, Traced) and not isinstance(y, Traced):
+                return self.fun(x, y, **kwargs)
         top = None
         nested = False  # other levels are involved: below this one, call self again
         for arg in args:
@@ -211,8 +240,7 @@ class Primitive:
         if type(top) is not Box:
             return self._push_forward(top.level, args, kwargs, nested)
 
-        # Record a node of the reverse-mode trace (written out here: this is the
-        # engine's hottest path).
+        # Record a node of the reverse-mode trace.
         level = top.level
         differentiable = self.differentiable
         values = []
@@ -224,13 +252,25 @@ class Primitive:
                     parents.append((i, arg))
             else:
                 values.append(arg)
+        if not nested:
+            return self._record(level, values, parents, kwargs)
         # Levels below this one are handled by calling the primitive again on what is
         # inside; with a single level, NumPy's function is called directly.
-        ans = self(*values, **kwargs) if nested else self.fun(*values, **kwargs)
+        ans = self(*values, **kwargs)
+        box = self._record(level, values, parents, kwargs, ans)
+        box.deep = isinstance(ans, Traced)
+        return box
+
+    def _record(
+        self, level: int, values: list, parents: list, kwargs: dict, ans: Any = _NOTHING
+    ) -> Box:
+        """Append a node to the tape of ``level``: this primitive, its opened arguments,
+        the traced ones among them (``parents``: argnum and box) and its value (computed
+        here from ``values`` with NumPy's function unless given)."""
         box = _new_box(Box)
-        box.value = ans
+        box.value = self.fun(*values, **kwargs) if ans is _NOTHING else ans
         box.level = level
-        box.deep = nested and isinstance(ans, Traced)
+        box.deep = False
         box.primitive = self
         box.args = values
         box.kwargs = kwargs

@@ -481,10 +481,28 @@ def _reduce_jvp(t: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = Fal
     return sum_(t, axis=_batch_axis(axis, len(shape_of(x))), keepdims=keepdims)
 
 
+def _sum_vjp(g: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    if (
+        axis is None
+        and type(x) is np.ndarray
+        and x.dtype == np.float64
+        and type(g)
+        in (
+            float,
+            np.float64,
+        )
+        and x.size < IN_PLACE_MIN_SIZE
+    ):
+        out = np.empty(x.shape)  # the gradient of a plain sum, spread out: the common case
+        out.fill(g)
+        return out
+    return _keep(g, shape_of(x), axis, keepdims)
+
+
 sum_ = Primitive(
     "sum",
     _sum,
-    vjps=[lambda g, ans, x, axis=None, keepdims=False: _keep(g, shape_of(x), axis, keepdims)],
+    vjps=[_sum_vjp],
     jvps=[_reduce_jvp],
 )
 

@@ -115,10 +115,10 @@ def _run_backward(tape: list[Box], last: Box | None = None) -> None:
             node.adjoint = node.args = None
             if node is not last:
                 node.value = None
-        vjps, elementwise = primitive.vjps, primitive.elementwise
+        vjps, broadcasts = primitive.vjps, primitive.broadcasts
         for i, parent in node.parents:
             cotangent = vjps[i](g, ans, *args, **kwargs)
-            if elementwise:  # only these broadcast; undo it
+            if broadcasts:  # undo it
                 arg = args[i]
                 target = arg.shape if type(arg) is np.ndarray else shape_of(arg)
                 if getattr(cotangent, "shape", ()) != target:
