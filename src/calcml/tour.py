@@ -312,6 +312,73 @@ def multivariate_calculus(tour: Tour) -> None:
     tour.figure("04-surface.png", lambda p: p.surface(F2), "f as a 3-D surface")
 
 
+# -- Part 3 ------------------------------------------------------------------------------
+
+NEURON = {"w": 0.8, "b": -0.3, "x": 1.5, "y": 1.0}  # one neuron, one sample, one target
+
+
+def _neuron_cost(w: Any, b: Any, x: Any, y: Any) -> Any:
+    import calcml.numpy as cnp
+
+    return (cnp.sigmoid(w * x + b) - y) ** 2
+
+
+def _inner_map(v: Any) -> Any:  # g(x, y) = (x y, x + y)
+    import calcml.numpy as cnp
+
+    return cnp.stack([v[0] * v[1], v[0] + v[1]])
+
+
+def _outer_map(u: Any) -> Any:  # f(u, v) = (sin u, u v^2)
+    import calcml.numpy as cnp
+
+    return cnp.stack([cnp.sin(u[0]), u[0] * u[1] ** 2])
+
+
+@section("The multivariate chain rule", part=3)
+def chain_rule(tour: Tour) -> None:
+    """The chain rule at work in calcml's automatic differentiation: one neuron's cost as a
+    computation graph with its adjoints, the chain rule written out with numbers, the
+    Jacobian of a composition as a product of Jacobians, and a check against finite
+    differences."""
+    from . import ad
+
+    point = tuple(NEURON.values())
+    names = list(NEURON)
+    tour.topic("One neuron: C = (sigmoid(w x + b) - y)^2, as a graph of simple steps")
+    tour.echo(f"at {point_text(NEURON)}; dL/d(node) is the adjoint from the backward pass")
+    graph = ad.trace(_neuron_cost, *point, names=names)
+    tour.lines(str(graph))
+
+    for name in ("w", "b"):
+        tour.topic(f"How C depends on {name}: the chain rule along the graph")
+        tour.lines(graph.chain(name))
+    tour.echo(
+        "Backpropagation is this bookkeeping done once, backwards: each node's adjoint is "
+        "the sum over its children of (child's adjoint) x (local derivative)."
+    )
+
+    tour.topic("The Jacobian of a composition is the product of the Jacobians")
+    v = np.array([0.5, 2.0])
+    whole = ad.jacobian(lambda p: _outer_map(_inner_map(p)))(v)
+    product = ad.jacobian(_outer_map)(_inner_map(v)) @ ad.jacobian(_inner_map)(v)
+    tour.echo("g(x, y) = (x y, x + y), f(u, v) = (sin u, u v^2), at (x, y) = (0.5, 2):")
+    tour.matrix(number_cells(whole), ["d f1", "d f2"], ["dx", "dy"], numeric=True)
+    tour.echo(
+        "J_f(g(x)) J_g(x), multiplied out, differs from it by at most "
+        f"{float(np.max(np.abs(whole - product))):.1e}: the multivariate chain rule."
+    )
+
+    tour.topic("Trust, but check: the engine against finite differences")
+    tour.lines(str(ad.check_grad(_neuron_cost, *point)))
+
+    tour.figure(
+        "30-computation-graph.png",
+        lambda p: p.computation_graph(graph, title="C = (sigmoid(w x + b) - y)^2"),
+        "the neuron's computation graph with values and adjoints",
+    )
+
+
 # -- Part 4 ------------------------------------------------------------------------------
 
 EXP_ORDERS = range(1, 7)
