@@ -82,12 +82,22 @@ def _check_order(order: Any, limit: int) -> int:
 
 @dataclass
 class Row:
-    """One line of the derivative table: n, f^(n)(x), f^(n)(a) and f^(n)(a)/n!."""
+    """One line of the derivative table: n, f^(n)(x), f^(n)(a) and f^(n)(a)/n!.
+
+    ``derivative`` is None for a callable (only values are known); for an expression it
+    is converted from symengine to SymPy when first read (big derivatives convert slowly,
+    and only a table that is shown needs them)."""
 
     n: int
-    derivative: sympy.Expr | None  # None for a callable (only values are known)
+    raw: Any = field(repr=False)
     value: sympy.Expr
     coefficient: sympy.Expr
+
+    @property
+    def derivative(self) -> sympy.Expr | None:
+        if self.raw is not None and not isinstance(self.raw, sympy.Basic):
+            self.raw = _to_sympy(self.raw)
+        return self.raw
 
 
 @dataclass
@@ -239,17 +249,47 @@ def _to_sympy(e: Any) -> sympy.Expr:
     return e if isinstance(e, sympy.Basic) else sympy.sympify(e._sympy_())
 
 
-def _check_defined(expr: sympy.Expr, x: sympy.Symbol, a: sympy.Expr, what: str) -> None:
-    for kink in expr.atoms(sympy.Abs, sympy.sign):
-        if kink.args[0].subs(x, a).equals(0):
+def _side(u: sympy.Expr, x: sympy.Symbol, a: sympy.Expr, direction: int) -> int:
+    """The sign of u just to one side of a (+1 right, -1 left)."""
+    eps = sympy.Rational(1, 10**8) * (1 + abs(a))
+    value = u.subs(x, a + direction * eps).evalf(40)
+    return 1 if value > 0 else -1
+
+
+def _smooth_branch(expr: sympy.Expr, x: sympy.Symbol, a: sympy.Expr, order: int) -> sympy.Expr:
+    """``expr`` with each |u| and sign(u) whose u vanishes at a replaced by the branch
+    right of a, when the left branch has the same derivatives up to ``order`` (then the
+    Taylor series exists: sin(|x|)^2 is sin(x)^2); otherwise a CalcmlError naming the
+    corner (|x| about 0 has slopes -1 and 1)."""
+    kinks = [k for k in expr.atoms(sympy.Abs, sympy.sign) if k.args[0].subs(x, a).equals(0)]
+    if not kinks or (order == 0 and all(isinstance(k, sympy.Abs) for k in kinks)):
+        return expr  # |u| itself is continuous: its value needs no branch
+
+    def branch(direction: int) -> sympy.Expr:
+        swap = {}
+        for k in kinks:
+            s = _side(k.args[0], x, a, direction)
+            swap[k] = s * k.args[0] if isinstance(k, sympy.Abs) else sympy.Integer(s)
+        return expr.xreplace(swap)
+
+    right, left = branch(1), branch(-1)
+    d_right, d_left = right, left
+    for n in range(order + 1):
+        if sympy.simplify((d_right - d_left).subs(x, a)) != 0:
+            which = "values" if n == 0 else f"{_ordinal(n)} derivatives"
             raise CalcmlError(
-                f"{what} is not differentiable at {x} = {to_text(a)}: "
-                f"|{to_text(kink.args[0])}| has a corner there, so there is no Taylor series"
+                f"{to_text(expr)} is not differentiable at {x} = {to_text(a)}: the "
+                f"{which} from the left and from the right differ there "
+                f"(|{to_text(kinks[0].args[0])}| has a corner), so there is no Taylor series"
             )
+        d_right, d_left = d_right.diff(x), d_left.diff(x)
+    return right
 
 
 def _value_at(d: Any, x: sympy.Symbol, a: sympy.Expr, n: int, f: sympy.Expr) -> sympy.Expr:
     value = _to_sympy(_subs(d, x, a))
+    if value.is_Float or value.has(sympy.Float):
+        value = value.evalf()  # (-1/2)**0.5 is only seen to be imaginary once evaluated
     which = "f itself" if n == 0 else f"the {_ordinal(n)} derivative"
     if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
         raise CalcmlError(
@@ -273,24 +313,40 @@ def _subs(d: Any, x: sympy.Symbol, a: sympy.Expr) -> Any:
 
 
 def _expression_taylor(f: sympy.Expr, x: sympy.Symbol, a: sympy.Expr, order: int) -> Taylor:
-    _check_defined(f, x, a, to_text(f))
-    ds = _symengine_derivatives(f, x, order + 2)  # one more: the remainder's derivative
+    smooth = _smooth_branch(f, x, a, order)
+    if smooth.atoms(sympy.Abs, sympy.sign):
+        # symengine leaves d|u|/dx unevaluated: SymPy, on a real variable, gives sign(u)
+        real = sympy.Dummy(x.name, real=True)
+        e = smooth.xreplace({x: real})
+        ds = [e]
+        for _ in range(order + 1):
+            ds.append(ds[-1].diff(real))
+        ds = [d.xreplace({real: x}) for d in ds]
+    else:
+        ds = _symengine_derivatives(smooth, x, order + 2)  # one more: for the remainder
+    # symengine substitutes fast, but gets powers of negative numbers with a decimal
+    # exponent wrong ((-1/2)^0.5 came out as 1.41): with decimals, SymPy does it.
+    exact = not smooth.has(sympy.Float)
     rows = []
     for n, d in enumerate(ds[: order + 1]):
         try:
-            value = _value_at(d, x, a, n, f)
+            value = _value_at(d if exact else _to_sympy(d), x, a, n, f)
         except RuntimeError:  # symengine: e.g. exp(-1/x^2) at 0 meets exp(zoo)
             which = "f itself" if n == 0 else f"the {_ordinal(n)} derivative"
             raise CalcmlError(
                 f"{to_text(f)} has no Taylor series about {x} = {to_text(a)}: {which} is not "
                 "defined there (it needs a limit, which a Taylor series does not take)"
             ) from None
-        rows.append(Row(n, None, value, value / math.factorial(n)))
-    shown = [_to_sympy(d) for d in ds[: order + 1]]
-    for row, d in zip(rows, shown, strict=True):
-        row.derivative = d
+        rows.append(Row(n, d, value, value / math.factorial(n)))
     radius = radius_of_convergence(f, x, float(a))
-    return Taylor(f, x, a, order, rows, radius, next_derivative=_to_sympy(ds[order + 1]))
+    following = _to_sympy(ds[order + 1])
+    if smooth is not f:
+        # The branch right of a served for the coefficients; the remainder needs f's own
+        # next derivative on both sides (with sign(u) in it, which intervals handle; a
+        # DiracDelta, where it does not exist, makes the bound refuse).
+        real = sympy.Dummy(x.name, real=True)
+        following = f.xreplace({x: real}).diff(real, order + 1).xreplace({real: x})
+    return Taylor(f, x, a, order, rows, radius, next_derivative=following)
 
 
 def _callable_taylor(fun: Callable, x: sympy.Symbol, a: sympy.Expr, order: int) -> Taylor:
