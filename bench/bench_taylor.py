@@ -6,8 +6,11 @@ For each textbook function (parsed once by ``calcml.parse``, outside the timing)
 (a) ``sympy.series(f, x, 0, 11).removeO()``: the peer, SymPy's Taylor polynomial of
     order 10 (series arithmetic and limits);
 (b) ``calcml.taylor(f, about=0, order=10).polynomial``: the public call (input checks,
-    the table of 12 derivatives by symengine, their values at 0, the radius of
-    convergence, the time budget) and the polynomial built from the table.
+    the table of 12 derivatives by symengine, their values at 0, the time budget) and
+    the polynomial built from the table. The radius of convergence and the next
+    derivative (for the remainder bound) are found only when asked for, so
+(c) ``... .polynomial`` and ``.radius`` together is timed too (the radius needs the
+    singularities of f: SymPy's ``roots`` and ``solve``), reported beside, no verdict.
 
 Both are given the same SymPy expression. Before the timing, the two polynomials are
 checked to be equal (``sympy.expand`` of their difference is 0); a difference aborts
@@ -22,7 +25,7 @@ call is timed (the clearing is not). symengine keeps no cache of results between
 
 Reported: the median time per call of each (ms), the median over samples of the
 per-sample ratio sympy/calcml (wall clock, and CPU time of the thread), and the verdict
-per function and for the median over functions against the target ratio of 3. The issue
+per function against the target ratio of 3; the run passes when every function does. The issue
 quotes 67 ms for SymPy's series of sin(x) exp(x) to order 10 on its reference machine;
 the time measured here is printed beside it.
 
@@ -66,6 +69,11 @@ def _check(expr: sympy.Expr, x: sympy.Symbol) -> None:
         raise SystemExit(f"calcml and SymPy disagree on {expr}:\n  {ours}\n  {theirs}")
 
 
+def _with_radius(expr: sympy.Expr) -> tuple:
+    t = calcml.taylor(expr, about=0, order=ORDER)
+    return t.polynomial, t.radius
+
+
 def main() -> None:
     args = arguments(__doc__.splitlines()[0])
     rows = []
@@ -80,6 +88,7 @@ def main() -> None:
         calls = {
             "sympy": lambda e=expr, x=x: sympy.series(e, x, 0, ORDER + 1).removeO(),
             "calcml": lambda e=expr: calcml.taylor(e, about=0, order=ORDER).polynomial,
+            "calcml+radius": lambda e=expr: _with_radius(e),
         }
         cold = paired(calls, args.samples, args.target_ms, cold=True)
         r = ratio(cold, "sympy", "calcml")
@@ -95,6 +104,8 @@ def main() -> None:
                 r,
                 r_cpu,
                 verdict(r >= TARGET_RATIO),
+                cold["calcml+radius"].median_us / 1e3,
+                ratio(cold, "sympy", "calcml+radius"),
             ]
         )
     progress.close()
@@ -110,7 +121,16 @@ def main() -> None:
     print()
     print(
         table(
-            ["function", "sympy ms", "calcml ms", "sympy/calcml", "(CPU)", "target >= 3x"],
+            [
+                "function",
+                "sympy ms",
+                "calcml ms",
+                "sympy/calcml",
+                "(CPU)",
+                "target >= 3x",
+                "+radius ms",
+                "sympy/(+radius)",
+            ],
             rows,
         )
     )
@@ -121,7 +141,7 @@ def main() -> None:
         f"median ratio sympy/calcml over {len(FUNCTIONS)} functions: {med:.1f}x "
         f"(CPU time: {med_cpu:.1f}x), lowest {min(ratios):.1f}x; "
         f"{passing}/{len(FUNCTIONS)} at or over {TARGET_RATIO:g}x "
-        f"-> {verdict(med >= TARGET_RATIO)} (target >= {TARGET_RATIO:g}x)"
+        f"-> {verdict(passing == len(FUNCTIONS))} (target: every function >= {TARGET_RATIO:g}x)"
     )
     print(
         f"sympy.series of sin(x) exp(x) here: {sympy_ms['sin(x) exp(x)']:.1f} ms "

@@ -79,6 +79,8 @@ def _check_order(order: Any, limit: int) -> int:
 
 # -- one variable ----------------------------------------------------------------------------
 
+_NOT_YET = object()  # a lazy attribute not computed yet (None is a value: "not known")
+
 
 @dataclass
 class Row:
@@ -114,9 +116,29 @@ class Taylor:
     about: sympy.Expr
     order: int
     rows: list[Row]
-    radius: float | None = None
-    next_derivative: sympy.Expr | None = field(default=None, repr=False)
+    # Found when first asked for (many uses need only the polynomial): the radius from
+    # f's singularities, the next derivative converted from symengine.
+    _radius: Any = field(default=_NOT_YET, repr=False)
+    _next: Any = field(default=None, repr=False)
     source: Callable | None = field(default=None, repr=False)
+
+    @property
+    def radius(self) -> float | None:
+        """The radius of convergence (the distance from a to f's nearest singularity in
+        the complex plane), inf for an entire function, None where it is not known."""
+        if self._radius is _NOT_YET:
+            known = self.f is not None
+            self._radius = (
+                radius_of_convergence(self.f, self.variable, float(self.about)) if known else None
+            )
+        return self._radius
+
+    @property
+    def next_derivative(self) -> sympy.Expr | None:
+        """f^(order+1)(x), which the remainder bound maximises (None for a callable)."""
+        if self._next is not None and not isinstance(self._next, sympy.Basic):
+            self._next = _to_sympy(self._next)
+        return self._next
 
     @property
     def coefficients(self) -> list[sympy.Expr]:
@@ -338,15 +360,14 @@ def _expression_taylor(f: sympy.Expr, x: sympy.Symbol, a: sympy.Expr, order: int
                 "defined there (it needs a limit, which a Taylor series does not take)"
             ) from None
         rows.append(Row(n, d, value, value / math.factorial(n)))
-    radius = radius_of_convergence(f, x, float(a))
-    following = _to_sympy(ds[order + 1])
+    following = ds[order + 1]
     if smooth is not f:
         # The branch right of a served for the coefficients; the remainder needs f's own
         # next derivative on both sides (with sign(u) in it, which intervals handle; a
         # DiracDelta, where it does not exist, makes the bound refuse).
         real = sympy.Dummy(x.name, real=True)
         following = f.xreplace({x: real}).diff(real, order + 1).xreplace({real: x})
-    return Taylor(f, x, a, order, rows, radius, next_derivative=following)
+    return Taylor(f, x, a, order, rows, _next=following)
 
 
 def _callable_taylor(fun: Callable, x: sympy.Symbol, a: sympy.Expr, order: int) -> Taylor:
@@ -373,7 +394,7 @@ def _callable_taylor(fun: Callable, x: sympy.Symbol, a: sympy.Expr, order: int) 
         v = sympy.Float(value)
         rows.append(Row(n, None, v, v / math.factorial(n)))
         g = ad.grad(g)
-    return Taylor(None, x, a, order, rows, None, None, source=fun)
+    return Taylor(None, x, a, order, rows, _radius=None, source=fun)
 
 
 # -- several variables ---------------------------------------------------------------------
