@@ -130,7 +130,20 @@ def test_himmelblau_newton_from_its_local_maximum_neighbourhood_goes_downhill() 
     assert r.success
     assert abs(r.fun) < 1e-12
     assert any(np.allclose(r.x, m, atol=1e-6) for _, m in HIMMELBLAU_MINIMA)
-    assert r.notes  # it says that it shifted the Hessian
+    assert r.notes  # it says that it modified the Hessian
+
+
+def test_modified_newton_step_reverses_negative_curvature() -> None:
+    # f = x^2/2 - y^2/2 + y^4/4 at (1, 0.5): H = diag(1, -0.25), grad = (1, -0.375).
+    # By hand, the modified step -diag(1/|1|, 1/|-0.25|) grad = (-1, 1.5): downhill in
+    # both coordinates (a plain Newton step would go uphill in y, towards the maximum).
+    r = cm.minimize("x^2/2 - y^2/2 + y^4/4", x0=[1, 0.5], method="newton", maxiter=1)
+    first = r.history[1] - r.history[0]
+    direction = np.array([-1.0, 1.5])
+    t = first[0] / direction[0]  # the line search may shorten the step
+    assert 0 < t <= 1
+    np.testing.assert_allclose(first, t * direction, rtol=1e-12)
+    assert "turned positive" in r.notes[0]
 
 
 @pytest.mark.parametrize("method", ["newton", "bfgs"])

@@ -5,8 +5,9 @@ All three move x_{k+1} = x_k + t_k p_k along a downhill direction p_k:
 * gradient descent: p = -grad f, with a fixed step t, or backtracking (Armijo: halve t
   until f drops by at least c t |grad f|^2), optionally with momentum;
 * Newton: p solves H p = -grad f, the minimum of the local quadratic model. When H is
-  not positive definite that p may point uphill or to a saddle, so H is shifted by
-  tau I (tau just above -lambda_min) first, and the result notes that it did so;
+  not positive definite that p may point uphill or to a saddle, so each eigenvalue
+  lambda of H is replaced by |lambda| first (the modified Newton step), and the result
+  notes that it did so;
 * BFGS: p = -B grad f with B an approximation of the inverse Hessian built from the
   gradients already seen, with a line search satisfying the Wolfe conditions.
 
@@ -320,14 +321,18 @@ def _newton_direction(hess: np.ndarray, g: np.ndarray, k: int, notes: list[str])
         return -np.linalg.solve(chol.T, np.linalg.solve(chol, g))
     except np.linalg.LinAlgError:
         pass
-    low = float(np.linalg.eigvalsh(hess)[0])
-    scale = max(1.0, float(np.max(np.abs(hess))))
-    tau = -low + max(abs(low), 1e-3 * scale)  # the negative curvature, turned positive
+    # Not positive definite: keep the Hessian's eigenvectors and make every curvature
+    # positive, |lambda| (floored), so the step still follows the quadratic model's shape
+    # but goes downhill along directions where f curves down instead of up to a maximum.
+    values, vectors = np.linalg.eigh(hess)
+    floor = 1e-8 * max(1.0, float(np.max(np.abs(values))))
+    curvature = np.maximum(np.abs(values), floor)
     notes.append(
         f"iteration {k}: the Hessian is not positive definite (smallest eigenvalue "
-        f"{low:.3g}); shifted by {tau:.3g} I so that the step goes downhill"
+        f"{values[0]:.3g}); its negative curvatures were turned positive (|lambda|) "
+        "so that the step goes downhill"
     )
-    return -np.linalg.solve(hess + tau * np.eye(len(g)), g)
+    return -vectors @ ((vectors.T @ g) / curvature)
 
 
 def bfgs(fn: Function, x: np.ndarray, gtol: float, maxiter: int) -> Result:
