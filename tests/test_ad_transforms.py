@@ -21,7 +21,7 @@ from hypothesis.extra import numpy as hnp
 import ad_oracle as oracle
 import calcml.numpy as cnp
 from calcml import CalcmlError
-from calcml.ad import grad, hessian, jacobian, jvp, value_and_grad, vjp
+from calcml.ad import grad, hessian, jacobian, jvp, value_and_grad, value_and_jacobian, vjp
 
 FAST = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -188,6 +188,20 @@ def test_jacobian_modes_agree_with_finite_differences(
         assert np.shape(J) == np.shape(ref(x)) + shape, mode
         oracle.assert_close(J, want, 1e-9, 1e-9, f"{label}, {mode}")
     oracle.assert_close(got["reverse"], got["forward"], 1e-12, 1e-12, f"{label}: modes")
+
+
+@pytest.mark.parametrize(
+    ("label", "fun", "ref", "shape"), JACOBIAN_CASES, ids=[c[0] for c in JACOBIAN_CASES]
+)
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_value_and_jacobian_agrees_with_finite_differences(
+    label: str, fun: Callable, ref: Callable, shape: tuple, data: st.DataObject
+) -> None:
+    x = data.draw(hnp.arrays(np.float64, shape, elements=st.floats(0.2, 1.2)), label="x")
+    value, J = value_and_jacobian(fun)(x)
+    oracle.assert_close(value, ref(x), 1e-12, 1e-12, f"{label}: value")
+    oracle.assert_close(J, fd_jacobian(ref, x), 1e-9, 1e-9, f"{label}: Jacobian")
 
 
 def test_jacobian_argnums_and_bad_mode() -> None:

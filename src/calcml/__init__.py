@@ -14,6 +14,7 @@ from . import ad, numeric
 from .budget import get_time_budget, set_time_budget
 from .errors import CalcmlError, CalcmlWarning, LimitError, ParseError
 from .expr import parse, to_latex, to_mathml, to_text
+from .fit import FitResult, chi2, fit, linear_fit, lstsq, polyfit
 from .function import Function, NotFiniteError, as_function
 from .optimize import (
     gradient_descent,
@@ -54,6 +55,7 @@ __all__ = [
     "CalcmlError",
     "CalcmlWarning",
     "Derivation",
+    "FitResult",
     "Function",
     "LimitError",
     "NotFiniteError",
@@ -61,22 +63,27 @@ __all__ = [
     "Step",
     "ad",
     "as_function",
+    "chi2",
     "derivative",
     "equivalent",
+    "fit",
     "get_time_budget",
     "gradient",
     "gradient_descent",
     "hessian",
     "jacobian",
     "lagrange",
+    "linear_fit",
     "linearise",
     "linearize",
+    "lstsq",
     "minimize",
     "newton_raphson",
     "numeric",
     "parse",
     "partial",
     "plots",
+    "polyfit",
     "set_time_budget",
     "stationary_points",
     "taylor",

@@ -13,7 +13,15 @@ array([0., 0., 0.])
 
 from .check import GradCheck, check_grad
 from .graph import Graph, GraphNode, trace
-from .transforms import grad, hessian, jacobian, jvp, value_and_grad, vjp
+from .transforms import (
+    grad,
+    hessian,
+    jacobian,
+    jvp,
+    value_and_grad,
+    value_and_jacobian,
+    vjp,
+)
 
 __all__ = [
     "GradCheck",
@@ -26,5 +34,6 @@ __all__ = [
     "jvp",
     "trace",
     "value_and_grad",
+    "value_and_jacobian",
     "vjp",
 ]

@@ -369,6 +369,33 @@ def _reverse_jacobian(
     return reshape(stack(rows), out_shape + in_shape)
 
 
+def value_and_jacobian(fun: Function, argnums: int = 0) -> Function:
+    """A function returning ``(fun(x), its Jacobian)`` from one forward pass that carries
+    all n input directions at once (the Jacobian as :func:`jacobian` in forward mode).
+
+    Examples
+    --------
+    >>> import numpy as np, calcml.numpy as cnp
+    >>> value, jac = value_and_jacobian(lambda v: v * v[0])(np.array([2.0, 3.0]))
+    >>> value.tolist(), jac.tolist()
+    ([4.0, 6.0], [[4.0, 0.0], [3.0, 2.0]])
+    """
+
+    def wrapped(*args: Any) -> tuple[Any, Any]:
+        (i,) = _argnums(argnums, len(args))
+        x = check_array_input(args[i], f"argument {i}")
+        out, tangents = _push(fun, args, i, _eye_seeds(x))
+        out_shape, in_shape = shape_of(out), shape_of(x)
+        from .table import reshape, transpose
+
+        flat = reshape(tangents, (math.prod(in_shape), math.prod(out_shape)))
+        jac = _own(reshape(transpose(flat), out_shape + in_shape), views=False)
+        return out, jac
+
+    wrapped.__name__ = f"value_and_jacobian({getattr(fun, '__name__', 'f')})"
+    return wrapped
+
+
 def hessian(fun: Function, argnums: int = 0) -> Function:
     """The Hessian function of a scalar-valued ``fun``: shape ``in.shape + in.shape``.
 

@@ -1,0 +1,372 @@
+"""Fitting any model to data by minimising chi-squared: :func:`fit`.
+
+>>> import numpy as np
+>>> x = np.array([1.0, 2, 3, 4, 5, 6])
+>>> y = 5.0 * (1 - np.exp(-0.4 * x)) + np.array([0.01, -0.02, 0.015, 0.0, -0.01, 0.005])
+>>> r = fit("b1*(1 - exp(-b2*x))", x, y, p0={"b1": 1, "b2": 1})
+>>> r.success, {k: round(v, 3) for k, v in r.params.items()}
+(True, {'b1': 5.001, 'b2': 0.4})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..errors import CalcmlError
+from .linear import as_sigma
+from .model import Model, model_from
+from .result import FitResult
+from .solvers import EPS, SOLVERS, Outcome, Problem, Tolerances, _cosine
+
+#: A converged run must also pass this looser test of stationarity (the cosine between
+#: the residuals and every column of J), or it is reported as stalled, not as a minimum.
+STATIONARY = 1e-6
+
+
+def fit(
+    model: Any,
+    x: Any,
+    y: Any,
+    p0: Any,
+    sigma: Any = None,
+    method: str = "lm",
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    fixed: Any = None,
+    maxiter: int | None = None,
+) -> FitResult:
+    """Fit ``model`` to the data (x, y) by least squares, starting from ``p0``.
+
+    Parameters
+    ----------
+    model : str, sympy.Expr or callable
+        Text such as ``"b1*(1 - exp(-b2*x))"``: the independent variable is ``x`` (or
+        ``x1, x2, ...``, or the keys of ``x`` when it is a dict) and every other name is
+        a parameter. Or a function ``f(x, *params)`` written with ``calcml.numpy`` (its
+        Jacobian then comes from automatic differentiation).
+    x : array_like or dict
+        The independent variable: an array (N,), an array (N, k) whose columns are
+        x1..xk, or a dict name -> array (N,).
+    y : array_like
+        The N measured values.
+    p0 : dict or sequence
+        Starting values: a dict name -> value, or a sequence in the parameters' order
+        (names sorted naturally: b1, b2, ..., b10).
+    sigma : float or array_like, optional
+        Standard deviations of y. Without it, the standard errors are scaled by the
+        residual variance (as NIST certifies them); with it they are absolute and chi2,
+        its p-value and the reduced chi2 have their statistical meaning.
+    method : {"lm", "gauss_newton", "gradient_descent"}
+        Levenberg-Marquardt (default), Gauss-Newton, or the course's gradient descent.
+    bounds : dict, optional
+        name -> (low, high) for parameters that must stay in a range.
+    fixed : iterable of names or dict, optional
+        Parameters held at their starting value (or at the value the dict gives).
+    maxiter : int, optional
+        The iteration limit (1000; 20000 for gradient descent).
+
+    Returns
+    -------
+    FitResult
+        ``success`` is True only when the run converged to a stationary point of chi2
+        and the covariance could be estimated; otherwise ``message`` says what
+        happened and what to try.
+    """
+    if method not in SOLVERS:
+        raise CalcmlError(f"method must be one of {', '.join(SOLVERS)}, not {method!r}")
+    xs, data_names, yv = _data(x, y)
+    m = model_from(model, data_names, p0, n_inputs=len(xs))
+    if m.expr is not None and data_names is None and len(m.inputs) != len(xs):
+        raise CalcmlError(
+            f"x has {len(xs)} column(s) but the model's independent variables are "
+            f"{', '.join(m.inputs)}"
+        )
+    start = _start_values(m, p0, fixed)
+    s = as_sigma(sigma, len(yv))
+    free = np.array([i for i, n in enumerate(m.params) if n not in start.fixed], dtype=int)
+    if len(free) == 0:
+        raise CalcmlError("every parameter is fixed: nothing to fit")
+    lower, upper = _bounds(m, bounds, start.values, free)
+    prob = Problem(
+        m,
+        xs,
+        yv,
+        None if s is None else 1.0 / s,
+        full=start.values,
+        free=free if len(free) < len(m.params) else None,
+        lower=lower,
+        upper=upper,
+    )
+    tol = Tolerances(maxiter=maxiter) if maxiter is not None else None
+    outcome = SOLVERS[method](prob, start.values[free], tol)
+    exact = _exact_fit_polish(prob, outcome)
+    return _result(prob, outcome, method, s, x, exact)
+
+
+class _Start:
+    def __init__(self, values: np.ndarray, fixed: set[str]) -> None:
+        self.values, self.fixed = values, fixed
+
+
+def _data(x: Any, y: Any) -> tuple[list[np.ndarray], list[str] | None, np.ndarray]:
+    try:
+        yv = np.asarray(y, dtype=float)
+    except (TypeError, ValueError):
+        raise CalcmlError("y must be numbers") from None
+    if yv.ndim != 1 or len(yv) == 0:
+        raise CalcmlError(f"y must be a non-empty list of numbers, not of shape {yv.shape}")
+    names = None
+    if isinstance(x, Mapping):
+        names = [str(k) for k in x]
+        columns = [np.asarray(v, dtype=float) for v in x.values()]
+    else:
+        try:
+            arr = np.asarray(x, dtype=float)
+        except (TypeError, ValueError):
+            raise CalcmlError("x must be numbers (or a dict of columns)") from None
+        if arr.ndim == 1:
+            columns = [arr]
+        elif arr.ndim == 2:
+            columns = [arr[:, j].copy() for j in range(arr.shape[1])]
+        else:
+            raise CalcmlError(f"x must be an array (N,) or (N, k), not of shape {arr.shape}")
+    for name, col in zip(names or [f"x{j + 1}" for j in range(len(columns))], columns, strict=True):
+        if col.shape != yv.shape:
+            raise CalcmlError(f"x column {name} has {col.size} values but y has {len(yv)}")
+    for what, arr in (("y", yv), *((f"x{j + 1}", c) for j, c in enumerate(columns))):
+        if not np.all(np.isfinite(arr)):
+            bad = int(np.argmin(np.isfinite(arr)))
+            raise CalcmlError(f"{what}[{bad}] = {arr[bad]} is not a finite number")
+    return columns, names, yv
+
+
+def _start_values(m: Model, p0: Any, fixed: Any) -> _Start:
+    if isinstance(p0, Mapping):
+        values = [p0[k] for k in m.params]
+    else:
+        try:
+            values = list(np.atleast_1d(np.asarray(p0, dtype=float)))
+        except (TypeError, ValueError):
+            raise CalcmlError("p0 must be numbers: a dict name -> value or a list") from None
+        if len(values) != len(m.params):
+            raise CalcmlError(
+                f"p0 has {len(values)} value(s) for {len(m.params)} parameter(s) "
+                f"({', '.join(m.params)})"
+            )
+    try:
+        vec = np.array(values, dtype=float)
+    except (TypeError, ValueError):
+        raise CalcmlError("p0 must hold numbers") from None
+    if not np.all(np.isfinite(vec)):
+        raise CalcmlError(
+            f"p0 must be finite numbers: {dict(zip(m.params, vec.tolist(), strict=True))}"
+        )
+    names: set[str] = set()
+    if fixed is not None:
+        items = fixed.items() if isinstance(fixed, Mapping) else ((k, None) for k in fixed)
+        for k, v in items:
+            if k not in m.params:
+                raise CalcmlError(f"cannot fix {k!r}: the parameters are {', '.join(m.params)}")
+            names.add(k)
+            if v is not None:
+                vec[m.params.index(k)] = float(v)
+    return _Start(vec, names)
+
+
+def _bounds(
+    m: Model, bounds: Any, values: np.ndarray, free: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    if not bounds:
+        return None, None
+    lower = np.full(len(m.params), -np.inf)
+    upper = np.full(len(m.params), np.inf)
+    for k, pair in bounds.items():
+        if k not in m.params:
+            raise CalcmlError(
+                f"a bound for {k!r}, which is not a parameter ({', '.join(m.params)})"
+            )
+        try:
+            lo, hi = (float(v) for v in pair)
+        except (TypeError, ValueError):
+            raise CalcmlError(f"the bounds of {k} must be a pair (low, high)") from None
+        if not lo < hi:
+            raise CalcmlError(f"the bounds of {k} must have low < high, not ({lo}, {hi})")
+        i = m.params.index(k)
+        if not lo <= values[i] <= hi:
+            raise CalcmlError(
+                f"the starting value {k} = {values[i]:g} is outside its bounds ({lo:g}, {hi:g})"
+            )
+        lower[i], upper[i] = lo, hi
+    return lower[free], upper[free]
+
+
+#: Digits of the residuals in the polishing of an exact fit (see _exact_fit_polish).
+POLISH_DIGITS = 40
+
+
+def _exact_fit_polish(prob: Problem, out: Outcome) -> np.ndarray | None:
+    """For a model that passes through the data to rounding (NIST's Lanczos1: chi2 about
+    1e-25), double precision cannot see the residuals: each one is mostly rounding error,
+    so chi2, the errors and the test of stationarity would all be noise. Then the
+    residuals are computed with 40 digits (mpmath) and a few Gauss-Newton steps finish
+    the job; returns those residuals (as floats), or None when not needed or possible."""
+    m = prob.model
+    scale = float(np.linalg.norm(prob.y if prob.weights is None else prob.y * prob.weights))
+    if m.expr is None or not np.isfinite(out.chi2) or np.sqrt(out.chi2) > 1e4 * EPS * scale:
+        return None
+    import mpmath
+    import sympy
+
+    by_name = {str(v): v for v in m.expr.free_symbols}
+    symbols = [by_name.get(n, sympy.Symbol(n)) for n in (*m.inputs, *m.params)]
+    f = sympy.lambdify(symbols, m.expr, modules="mpmath")
+
+    def residuals(p: list) -> list:  # p: every parameter, with 40 digits
+        return [
+            (f(*(col[i] for col in xs), *p) - yi) * (w[i] if w is not None else 1)
+            for i, yi in enumerate(ys)
+        ]
+
+    with mpmath.workdps(POLISH_DIGITS):
+        # The data are taken as the decimals they were written as (the shortest decimal
+        # that gives the same double, repr's), not as the nearest doubles: 2.044333373291
+        # differs from its double by 1e-16, which here is 0.1 % of a residual.
+        xs = [[mpmath.mpf(repr(float(v))) for v in col] for col in prob.xs]
+        ys = [mpmath.mpf(repr(float(v))) for v in prob.y]
+        w = None
+        if prob.weights is not None:
+            w = [1 / mpmath.mpf(repr(float(1 / v))) for v in prob.weights]
+        # Gauss-Newton on 40-digit parameters: the double Jacobian only steers, the
+        # residuals decide, so each step gains many digits.
+        p = [mpmath.mpf(float(v)) for v in prob._params(out.p)]
+        free = prob.free if prob.free is not None else np.arange(len(p))
+        r = residuals(p)
+        for _ in range(6):
+            q = np.array([float(p[i]) for i in free])
+            _, jac = prob.residuals_and_jacobian(q)
+            h, *_ = np.linalg.lstsq(jac.T, -np.array([float(v) for v in r]), rcond=None)
+            trial = list(p)
+            for j, i in enumerate(free):
+                trial[i] = p[i] + mpmath.mpf(float(h[j]))
+            r_new = residuals(trial)
+            if not mpmath.fsum(v**2 for v in r_new) < mpmath.fsum(v**2 for v in r):
+                break
+            p, r = trial, r_new
+        chi2 = float(mpmath.fsum(v**2 for v in r))
+        out.p = np.array([float(p[i]) for i in free])
+    out.chi2 = chi2
+    out.history.append(out.p.copy())
+    out.chi2_history.append(chi2)
+    return np.array([float(v) for v in r])
+
+
+def _covariance(jac: np.ndarray) -> np.ndarray | None:
+    """(J J^T)^-1 from the SVD of J, or None when J has not full rank (some parameter
+    combination does not change the model: its uncertainty is infinite)."""
+    _, s, vt = np.linalg.svd(jac.T, full_matrices=False)
+    if len(s) == 0 or s[-1] <= np.finfo(float).eps * max(jac.shape) * s[0]:
+        return None
+    return (vt.T / s**2) @ vt
+
+
+def _result(
+    prob: Problem,
+    out: Outcome,
+    method: str,
+    sigma: np.ndarray | None,
+    x: Any,
+    exact: np.ndarray | None = None,
+) -> FitResult:
+    m = prob.model
+    full = prob._params(out.p)
+    r, jac = prob.residuals_and_jacobian(out.p)
+    notes = list(m.notes)
+    if exact is not None:  # residuals at rounding level: the 40-digit ones are the truth
+        r = exact
+        notes.append(
+            "the model passes through the data to about 1e-12: residuals, chi2 and errors "
+            f"were computed with {POLISH_DIGITS} digits (double precision cannot see them)"
+        )
+    chi = float(r @ r)
+    dof = len(prob.y) - len(out.p)
+    names = list(m.params)
+    varying = [names[i] for i in (prob.free if prob.free is not None else range(len(names)))]
+    unscaled = _covariance(jac)
+    status, message, success = out.status, out.message, out.converged
+    if success and _cosine(jac, r, chi) > STATIONARY:
+        status, success = "stalled", False
+        message = (
+            f"the run stopped ({out.message}) but chi2 is not at a minimum: its gradient "
+            "is not small; try other starting values or method='lm'"
+        )
+    if unscaled is None:
+        cov = np.full((len(varying), len(varying)), np.inf)
+        if success:
+            status, success = "singular", False
+        message += (
+            "; the covariance cannot be estimated: the Jacobian is singular (some "
+            "parameter, or combination, does not change the model here), so the errors "
+            "are infinite and the answer is not determined"
+        )
+    else:
+        factor = 1.0 if sigma is not None else (chi / dof if dof > 0 else np.nan)
+        cov = unscaled * factor
+    if success:
+        message = f"converged after {out.nit} iterations: {message}"
+    errors = np.sqrt(np.diag(cov))
+    err_map: dict[str, float | None] = dict.fromkeys(names)
+    for k, e in zip(varying, errors.tolist(), strict=True):
+        err_map[k] = e
+    bounds: dict[str, tuple[float, float]] = {}
+    if prob.lower is not None:
+        for k, lo, hi in zip(varying, prob.lower, prob.upper, strict=True):
+            if np.isfinite(lo) or np.isfinite(hi):
+                bounds[k] = (float(lo), float(hi))
+                v = full[names.index(k)]
+                if v <= lo or v >= hi:
+                    notes.append(
+                        f"{k} ended at its bound ({v:g}): its error ignores the bound and "
+                        "chi2 may be lower beyond it"
+                    )
+    w2 = np.ones(len(prob.y)) if sigma is None else 1.0 / sigma**2
+    centre = float(np.sum(w2 * prob.y) / np.sum(w2))
+    tss = float(np.sum(w2 * (prob.y - centre) ** 2))
+    fitted = prob.y + (r if sigma is None else r * sigma)
+    return FitResult(
+        params=dict(zip(names, full.tolist(), strict=True)),
+        errors=err_map,
+        covariance=cov,
+        chi2=chi,
+        dof=dof,
+        success=success,
+        message=message,
+        status=status,
+        method=method,
+        model=f"y = {m.text}",
+        varying=varying,
+        nit=out.nit,
+        nfev=prob.nfev,
+        njev=prob.njev,
+        x=x,
+        y=prob.y,
+        sigma=sigma,
+        residuals=prob.y - fitted,
+        history=out.history,
+        chi2_history=out.chi2_history,
+        notes=notes,
+        bounds=bounds,
+        _predict=lambda xn, params: _predict(m, xn, params),
+        _tss=tss,
+    )
+
+
+def _predict(m: Model, x: Any, params: dict[str, float]) -> np.ndarray:
+    if isinstance(x, Mapping):
+        xs = [np.atleast_1d(np.asarray(x[k], dtype=float)) for k in m.inputs]
+    else:
+        arr = np.atleast_1d(np.asarray(x, dtype=float))
+        xs = [arr] if arr.ndim == 1 else [arr[:, j] for j in range(arr.shape[1])]
+    p = np.array([params[k] for k in m.params], dtype=float)
+    return m.value(xs, p)

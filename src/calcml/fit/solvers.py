@@ -1,0 +1,339 @@
+"""The three ways to minimise chi^2(p) = |r(p)|^2, r = (f(x; p) - y) / sigma.
+
+With J = dr/dp (here stored as rows, one per parameter) and g = J r the half-gradient:
+
+* **gradient descent** (the course's method): p <- p - gamma grad chi^2, with gamma from
+  a backtracking line search (Armijo), so it cannot overshoot; slow in long valleys.
+* **Gauss-Newton**: linearise r and solve the linear least-squares problem
+  min |r + J^T h| for the step h; fast near the answer, but it may overshoot far away,
+  so the step is halved until chi^2 drops.
+* **Levenberg-Marquardt** (default): Gauss-Newton with a damping term,
+  (J J^T + mu D) h = -J r, D the running maximum of diag(J J^T) (Marquardt's scaling:
+  the method does not care about the units of the parameters). A step that lowers
+  chi^2 about as much as the linear model promised is accepted and mu shrinks
+  (Gauss-Newton takes over); a bad one is refused and mu grows (the step turns towards
+  the gradient and shortens). Each step is solved through a QR factorisation of J, not
+  the normal equations, so ill-conditioned problems keep their digits.
+
+A run stops when it has converged (the step is negligible next to p, chi^2 stopped
+falling, or the gradient is orthogonal to the residuals to rounding), and says so; or
+when it cannot go on (no lower point, values not finite, iteration limit), and says that.
+
+>>> import numpy as np
+>>> from calcml.fit.model import model_from
+>>> x = np.linspace(0, 4, 9); y = 3 * np.exp(-0.7 * x)
+>>> prob = Problem(model_from("a*exp(-k*x)"), [x], y)
+>>> out = levenberg_marquardt(prob, np.array([1.0, 1.0]))
+>>> out.status, np.round(out.p, 10).tolist()
+('converged', [3.0, 0.7])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.linalg import solve_triangular
+
+from ..errors import CalcmlError
+from .model import Model
+
+EPS = np.finfo(float).eps
+
+
+@dataclass
+class Problem:
+    """What the solvers see: weighted residuals of the varying parameters ``q``.
+
+    ``full`` holds every parameter (fixed ones keep their value); ``free`` indexes the
+    varying ones; ``lower``/``upper`` bound them (steps are projected into the box).
+    """
+
+    model: Model
+    xs: Sequence[np.ndarray]
+    y: np.ndarray
+    weights: np.ndarray | None = None  # 1 / sigma
+    full: np.ndarray | None = None
+    free: np.ndarray | None = None
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
+    nfev: int = 0
+    njev: int = 0
+
+    def _params(self, q: np.ndarray) -> np.ndarray:
+        if self.free is None:
+            return q
+        p = self.full.copy()  # type: ignore[union-attr]
+        p[self.free] = q
+        return p
+
+    def residuals(self, q: np.ndarray) -> np.ndarray:
+        self.nfev += 1
+        r = self.model.value(self.xs, self._params(q)) - self.y
+        return r if self.weights is None else r * self.weights
+
+    def residuals_and_jacobian(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.nfev += 1
+        self.njev += 1
+        f, jac = self.model.value_and_jacobian(self.xs, self._params(q))
+        if self.free is not None:
+            jac = jac[self.free]
+        r = f - self.y
+        if self.weights is not None:
+            r = r * self.weights
+            jac = jac * self.weights
+        return r, jac
+
+    def project(self, q: np.ndarray) -> np.ndarray:
+        if self.lower is None:
+            return q
+        return np.clip(q, self.lower, self.upper)
+
+
+@dataclass
+class Outcome:
+    """A solver's answer: the varying parameters, chi^2 there, and how it went."""
+
+    p: np.ndarray
+    chi2: float
+    status: str
+    message: str
+    history: list[np.ndarray] = field(default_factory=list)
+    chi2_history: list[float] = field(default_factory=list)
+
+    @property
+    def converged(self) -> bool:
+        return self.status == "converged"
+
+    @property
+    def nit(self) -> int:
+        return max(len(self.history) - 1, 0)
+
+
+@dataclass
+class Tolerances:
+    """When a run has converged: a scaled step below ``xtol`` relative to p, a relative
+    fall of chi^2 below ``ftol``, or every column of J at an angle to r whose cosine is
+    below ``gtol``. Tight by default: NIST certifies parameters to 11 digits."""
+
+    xtol: float = 1e-12
+    ftol: float = 1e-15
+    gtol: float = 1e-12
+    maxiter: int = 1000
+
+
+def _finite(r: np.ndarray) -> bool:
+    return bool(np.isfinite(r).all())
+
+
+def _cosine(jac: np.ndarray, r: np.ndarray, chi: float) -> float:
+    """max_j |J_j . r| / (|J_j| |r|): 0 at a stationary point of chi^2."""
+    if chi == 0.0:
+        return 0.0
+    norms = np.sqrt(np.einsum("ij,ij->i", jac, jac))
+    g = np.abs(jac @ r)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = np.where(norms > 0, g / (norms * np.sqrt(chi)), 0.0)
+    return float(np.max(c)) if len(c) else 0.0
+
+
+def _start(prob: Problem, q0: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    r, jac = prob.residuals_and_jacobian(q0)
+    if not _finite(r) or not _finite(jac):
+        what = "the model" if not _finite(r) else "its derivatives"
+        raise CalcmlError(
+            f"{what} is not finite at the starting values {np.round(q0, 6).tolist()}: "
+            "choose p0 where the model is defined (no division by zero, no log of a "
+            "negative number)"
+        )
+    return r, jac, float(r @ r)
+
+
+# -- Levenberg-Marquardt ----------------------------------------------------------------------
+
+
+def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = None) -> Outcome:
+    """Levenberg-Marquardt with Marquardt's scaling and Nielsen's update of the damping."""
+    tol = tol or Tolerances()
+    q = prob.project(np.array(q0, dtype=float))
+    r, jac, chi = _start(prob, q)
+    history, chis = [q.copy()], [chi]
+    scale = np.maximum(np.einsum("ij,ij->i", jac, jac), EPS)  # diag(J J^T), running max
+    mu = 1e-3  # relative to D = diag(J J^T), so without units: a nearly Gauss-Newton start
+    nu = 2.0
+    for _ in range(tol.maxiter):
+        if _cosine(jac, r, chi) <= tol.gtol:
+            return _done(q, chi, history, chis, "the gradient of chi2 vanishes (to rounding)")
+        qt, rt = _qr_of(jac, r)  # J^T = Q R, factored once per iteration
+        while True:
+            h = _damped_step(qt, rt, mu, scale)
+            if _small_step(h, q, scale, tol.xtol):
+                return _done(q, chi, history, chis, "the step became negligible next to p")
+            trial = prob.project(q + h)
+            h = trial - q
+            r_new = prob.residuals(trial)
+            chi_new = float(r_new @ r_new) if _finite(r_new) else np.inf
+            jh = jac.T @ h
+            predicted = chi - float((r + jh) @ (r + jh))
+            gain = (chi - chi_new) / predicted if predicted > 0 else -1.0
+            if gain > 0:  # accepted: chi2 fell; trust the linear model more
+                mu *= max(1 / 3, 1 - (2 * gain - 1) ** 3)
+                nu = 2.0
+                break
+            mu *= nu  # refused: damp more, towards a short gradient step
+            nu *= 2.0
+            if mu > 1e300 or not np.isfinite(mu):
+                return _stopped(q, chi, history, chis, "no_decrease", _NO_DECREASE)
+        fall = chi - chi_new
+        q, chi = trial, chi_new
+        r, jac = prob.residuals_and_jacobian(q)
+        if not _finite(jac):
+            return _stopped(q, chi, history, chis, "not_finite", _not_finite(q))
+        scale = np.maximum(scale, np.einsum("ij,ij->i", jac, jac))
+        history.append(q.copy())
+        chis.append(chi)
+        if fall <= tol.ftol * chi and predicted <= tol.ftol * chi:
+            return _done(q, chi, history, chis, "chi2 stopped falling (to rounding)")
+    return _stopped(q, chi, history, chis, "max_iterations", _max_iter(tol.maxiter))
+
+
+def _qr_of(jac: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """R and Q^T r of J^T = Q R (J stored as rows)."""
+    q, rr = np.linalg.qr(jac.T)
+    return rr, q.T @ r
+
+
+def _damped_step(rr: np.ndarray, qtr: np.ndarray, mu: float, scale: np.ndarray) -> np.ndarray:
+    """h minimising |R h + Q^T r|^2 + mu h.D h: the stacked system [R; sqrt(mu D)] h =
+    [-Q^T r; 0] solved by a small QR (the normal equations would square the condition)."""
+    n = len(scale)
+    stacked = np.vstack([rr, np.diag(np.sqrt(mu * scale))])
+    rhs = np.concatenate([-qtr, np.zeros(n)])
+    q2, r2 = np.linalg.qr(stacked)
+    return solve_triangular(r2, q2.T @ rhs)
+
+
+def _small_step(h: np.ndarray, q: np.ndarray, scale: np.ndarray, xtol: float) -> bool:
+    d = np.sqrt(scale)
+    return bool(np.linalg.norm(d * h) <= xtol * (np.linalg.norm(d * q) + xtol))
+
+
+# -- Gauss-Newton ------------------------------------------------------------------------------
+
+
+def gauss_newton(prob: Problem, q0: np.ndarray, tol: Tolerances | None = None) -> Outcome:
+    """Gauss-Newton: the step of the linearised least-squares problem, halved until
+    chi^2 drops."""
+    tol = tol or Tolerances()
+    q = prob.project(np.array(q0, dtype=float))
+    r, jac, chi = _start(prob, q)
+    history, chis = [q.copy()], [chi]
+    scale = np.maximum(np.einsum("ij,ij->i", jac, jac), EPS)
+    for _ in range(tol.maxiter):
+        if _cosine(jac, r, chi) <= tol.gtol:
+            return _done(q, chi, history, chis, "the gradient of chi2 vanishes (to rounding)")
+        h, *_ = np.linalg.lstsq(jac.T, -r, rcond=None)
+        if _small_step(h, q, scale, tol.xtol):
+            return _done(q, chi, history, chis, "the step became negligible next to p")
+        t = 1.0
+        while True:
+            trial = prob.project(q + t * h)
+            r_new = prob.residuals(trial)
+            chi_new = float(r_new @ r_new) if _finite(r_new) else np.inf
+            if chi_new < chi:
+                break
+            t /= 2
+            if t < 1e-12:
+                return _stopped(q, chi, history, chis, "no_decrease", _NO_DECREASE)
+        fall = chi - chi_new
+        q, chi = trial, chi_new
+        r, jac = prob.residuals_and_jacobian(q)
+        if not _finite(jac):
+            return _stopped(q, chi, history, chis, "not_finite", _not_finite(q))
+        scale = np.maximum(scale, np.einsum("ij,ij->i", jac, jac))
+        history.append(q.copy())
+        chis.append(chi)
+        if fall <= tol.ftol * chi:
+            return _done(q, chi, history, chis, "chi2 stopped falling (to rounding)")
+    return _stopped(q, chi, history, chis, "max_iterations", _max_iter(tol.maxiter))
+
+
+# -- gradient descent ---------------------------------------------------------------------------
+
+
+def gradient_descent(prob: Problem, q0: np.ndarray, tol: Tolerances | None = None) -> Outcome:
+    """p <- p - gamma grad chi^2, gamma by backtracking (Armijo), grown again after each
+    success so that it does not stay small for ever."""
+    tol = tol or Tolerances(maxiter=20_000)
+    q = prob.project(np.array(q0, dtype=float))
+    r, jac, chi = _start(prob, q)
+    history, chis = [q.copy()], [chi]
+    gamma = 1.0 / max(float(np.sum(jac * jac)), EPS)  # a first step of sensible size
+    for _ in range(tol.maxiter):
+        if _cosine(jac, r, chi) <= tol.gtol:
+            return _done(q, chi, history, chis, "the gradient of chi2 vanishes (to rounding)")
+        grad = 2 * (jac @ r)
+        slope = float(grad @ grad)
+        while True:
+            trial = prob.project(q - gamma * grad)
+            r_new = prob.residuals(trial)
+            chi_new = float(r_new @ r_new) if _finite(r_new) else np.inf
+            if chi_new <= chi - 1e-4 * gamma * slope:
+                break
+            gamma /= 2
+            if gamma * np.sqrt(slope) <= EPS * (np.linalg.norm(q) + EPS):
+                return _done(q, chi, history, chis, "no step along the gradient lowers chi2")
+        fall = chi - chi_new
+        q, chi = trial, chi_new
+        r, jac = prob.residuals_and_jacobian(q)
+        history.append(q.copy())
+        chis.append(chi)
+        gamma *= 2
+        if fall <= tol.ftol * chi:
+            return _done(q, chi, history, chis, "chi2 stopped falling (to rounding)")
+    return _stopped(
+        q,
+        chi,
+        history,
+        chis,
+        "max_iterations",
+        f"not converged in {tol.maxiter} iterations: gradient descent crawls along the "
+        "long valleys of chi2; try method='lm' (Levenberg-Marquardt)",
+    )
+
+
+# -- endings -------------------------------------------------------------------------------------
+
+_NO_DECREASE = (
+    "no step lowers chi2 from here, although the fit has not converged: the model may not "
+    "be smooth here, or the parameters are badly scaled; try other starting values"
+)
+
+
+def _not_finite(q: np.ndarray) -> str:
+    return f"the derivatives of the model are not finite at p = {np.round(q, 6).tolist()}"
+
+
+def _max_iter(n: int) -> str:
+    return (
+        f"not converged in {n} iterations: start nearer the answer, or allow more "
+        "iterations (maxiter=)"
+    )
+
+
+def _done(q: np.ndarray, chi: float, history: list, chis: list, why: str) -> Outcome:
+    return Outcome(q, chi, "converged", why, history, chis)
+
+
+def _stopped(
+    q: np.ndarray, chi: float, history: list, chis: list, status: str, why: str
+) -> Outcome:
+    return Outcome(q, chi, status, why, history, chis)
+
+
+SOLVERS = {
+    "lm": levenberg_marquardt,
+    "gauss_newton": gauss_newton,
+    "gradient_descent": gradient_descent,
+}
