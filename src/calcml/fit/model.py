@@ -49,32 +49,41 @@ class Model:
     inputs: list[str]
     expr: sympy.Expr | None = None
     function: Callable | None = field(default=None, repr=False)
-    _compiled: Callable | None = field(default=None, repr=False)
+    _compiled: Callable | None = field(default=None, repr=False)  # [f, df/dp1, ...]
+    _value: Callable | None = field(default=None, repr=False)  # f alone
     notes: list[str] = field(default_factory=list)
+    _text: str | None = field(default=None, repr=False)
 
     @property
     def text(self) -> str:
-        if self.expr is not None:
-            return to_text(self.expr)
-        return getattr(self.function, "__name__", "f")
+        if self._text is None:
+            self._text = (
+                to_text(self.expr)
+                if self.expr is not None
+                else getattr(self.function, "__name__", "f")
+            )
+        return self._text
 
     def value(self, xs: Sequence[np.ndarray], p: np.ndarray) -> np.ndarray:
-        if self._compiled is not None:
-            out = self._compiled(*xs, *p)[0]
-            return np.broadcast_to(np.asarray(out, dtype=float), xs[0].shape)
+        if self._value is not None:
+            out = self._value(*xs, *p)
+            if type(out) is not np.ndarray or out.shape != xs[0].shape:
+                out = np.broadcast_to(np.asarray(out, dtype=float), xs[0].shape)
+            return out
         return _call(self.function, xs, p)
 
     def value_and_jacobian(
         self, xs: Sequence[np.ndarray], p: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        m = xs[0].shape[0]
         if self._compiled is not None:
             parts = self._compiled(*xs, *p)
-            f = np.empty(m)
-            f[:] = parts[0]  # a constant part broadcasts
+            m = xs[0].shape[0]
+            f = parts[0]
+            if type(f) is not np.ndarray or f.shape != (m,):
+                f = np.broadcast_to(np.asarray(f, dtype=float), (m,))
             jac = np.empty((len(p), m))
             for j, d in enumerate(parts[1:]):
-                jac[j] = d
+                jac[j] = d  # a constant derivative broadcasts
             return f, jac
         return _callable_value_and_jacobian(self, xs, p)
 
@@ -110,18 +119,9 @@ def model_from(
     if isinstance(model, Model):
         return model
     if isinstance(model, str | sympy.Expr):
-        expr = parse(model) if isinstance(model, str) else model
-        names = {str(s) for s in expr.free_symbols}
-        inputs = _inputs_of(names, data_names)
-        params = _param_order([n for n in names if n not in inputs], p0)
-        if not params:
-            raise CalcmlError(
-                f"the model {to_text(expr)} has no parameters to fit: every name in it "
-                f"({', '.join(inputs)}) is data"
-            )
-        return Model(
-            params, inputs, expr=expr, _compiled=_compile(expr, tuple(inputs), tuple(params))
-        )
+        order = tuple(str(k) for k in p0) if isinstance(p0, Mapping) else None
+        names = tuple(data_names) if data_names is not None else None
+        return _text_model(model, names, order)
     if callable(model):
         return _callable_model(model, p0, n_inputs)
     raise CalcmlError(
@@ -130,10 +130,29 @@ def model_from(
     )
 
 
-def _param_order(names: list[str], p0: Any) -> list[str]:
-    """Parameters in the order of p0 when it is a dict, else sorted naturally."""
-    if isinstance(p0, Mapping):
-        given = [str(k) for k in p0]
+@functools.lru_cache(maxsize=128)
+def _text_model(
+    model: str | sympy.Expr, data_names: tuple[str, ...] | None, order: tuple[str, ...] | None
+) -> Model:
+    """The model of a text (parsed, differentiated and compiled once: fitting the same
+    model again, to other data or from another start, reuses it)."""
+    expr = parse(model) if isinstance(model, str) else model
+    names = {str(s) for s in expr.free_symbols}
+    inputs = _inputs_of(names, data_names)
+    params = _param_order([n for n in names if n not in inputs], order)
+    if not params:
+        raise CalcmlError(
+            f"the model {to_text(expr)} has no parameters to fit: every name in it "
+            f"({', '.join(inputs)}) is data"
+        )
+    value, compiled = _compile(expr, tuple(inputs), tuple(params))
+    return Model(params, inputs, expr=expr, _compiled=compiled, _value=value)
+
+
+def _param_order(names: list[str], order: tuple[str, ...] | None) -> list[str]:
+    """Parameters in the order of p0's keys when it is a dict, else sorted naturally."""
+    if order is not None:
+        given = list(order)
         unknown = [k for k in given if k not in names]
         if unknown:
             raise CalcmlError(
@@ -147,17 +166,17 @@ def _param_order(names: list[str], p0: Any) -> list[str]:
     return sorted(names, key=natural_key)
 
 
-@functools.lru_cache(maxsize=128)
-def _compile(expr: sympy.Expr, inputs: tuple[str, ...], params: tuple[str, ...]) -> Callable:
-    """One NumPy function of (inputs..., params...) returning [f, df/dp1, df/dp2, ...].
-
-    Cached: fitting the same model again (another dataset, another start) reuses it.
-    The expression comes from calcml's parser (plain identifiers), never from raw text.
-    """
+def _compile(
+    expr: sympy.Expr, inputs: tuple[str, ...], params: tuple[str, ...]
+) -> tuple[Callable, Callable]:
+    """NumPy functions of (inputs..., params...): f alone (for trial steps), and
+    [f, df/dp1, df/dp2, ...] together (common subexpressions shared). The expression
+    comes from calcml's parser (plain identifiers), never from raw text."""
     by_name = {str(s): s for s in expr.free_symbols}
     symbols = [by_name.get(n, sympy.Symbol(n)) for n in (*inputs, *params)]
     parts = [expr, *(sympy.diff(expr, by_name[p]) for p in params)]
-    return sympy.lambdify(symbols, parts, modules="numpy", cse=True)
+    value = sympy.lambdify(symbols, expr, modules="numpy", cse=True)
+    return value, sympy.lambdify(symbols, parts, modules="numpy", cse=True)
 
 
 # -- callable models ------------------------------------------------------------------------

@@ -12,8 +12,9 @@ With J = dr/dp (here stored as rows, one per parameter) and g = J r the half-gra
   the method does not care about the units of the parameters). A step that lowers
   chi^2 about as much as the linear model promised is accepted and mu shrinks
   (Gauss-Newton takes over); a bad one is refused and mu grows (the step turns towards
-  the gradient and shortens). Each step is solved through a QR factorisation of J, not
-  the normal equations, so ill-conditioned problems keep their digits.
+  the gradient and shortens). The steps come from the scaled normal matrix when it is
+  well conditioned, else from an SVD of J, so ill-conditioned problems keep their
+  digits; the answer itself is judged by J r computed directly, never by the steps.
 
 A run stops when it has converged (the step is negligible next to p, chi^2 stopped
 falling, or the gradient is orthogonal to the residuals to rounding), and says so; or
@@ -34,7 +35,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.linalg import solve_triangular
+
+from scipy.linalg.lapack import dsyevd as _lapack_syevd
 
 from ..errors import CalcmlError
 from .model import Model
@@ -101,6 +103,8 @@ class Outcome:
     message: str
     history: list[np.ndarray] = field(default_factory=list)
     chi2_history: list[float] = field(default_factory=list)
+    r: np.ndarray | None = None  # the residuals and Jacobian at p, when known
+    jac: np.ndarray | None = None
 
     @property
     def converged(self) -> bool:
@@ -159,59 +163,99 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
     q = prob.project(np.array(q0, dtype=float))
     r, jac, chi = _start(prob, q)
     history, chis = [q.copy()], [chi]
-    scale = np.maximum(np.einsum("ij,ij->i", jac, jac), EPS)  # diag(J J^T), running max
-    mu = 1e-3  # relative to D = diag(J J^T), so without units: a nearly Gauss-Newton start
+    normal = jac @ jac.T
+    scale = np.maximum(normal.diagonal(), EPS)  # D: the running maximum of diag(J J^T)
+    mu = 1e-3  # relative to D, so without units: a nearly Gauss-Newton start
     nu = 2.0
+    bounded = prob.lower is not None
+
+    def ending(status: str, why: str) -> Outcome:
+        return Outcome(q, chi, status, why, history, chis, r, jac)
+
     for _ in range(tol.maxiter):
-        if _cosine(jac, r, chi) <= tol.gtol:
-            return _done(q, chi, history, chis, "the gradient of chi2 vanishes (to rounding)")
-        qt, rt = _qr_of(jac, r)  # J^T = Q R, factored once per iteration
+        model = _DampedModel(jac, r, normal, scale)  # serves every mu of this iteration
+        # At a minimum (to rounding) even the undamped step promises nothing: this is
+        # also the test of a vanishing gradient, and of a zero chi2.
+        if model.best_fall() <= tol.ftol * chi:
+            return ending(
+                "converged", "even a full Gauss-Newton step would lower chi2 by less than rounding"
+            )
+        size = float(np.sqrt((model.root * q) @ (model.root * q)))
         while True:
-            h = _damped_step(qt, rt, mu, scale)
-            if _small_step(h, q, scale, tol.xtol):
-                return _done(q, chi, history, chis, "the step became negligible next to p")
-            trial = prob.project(q + h)
-            h = trial - q
+            z, predicted = model.step(mu)
+            if np.sqrt(z @ z) <= tol.xtol * (size + tol.xtol):  # |D^(1/2) h| = |z|
+                return ending("converged", "the step became negligible next to p")
+            h = z / model.root
+            trial = q + h
+            if bounded:
+                trial = prob.project(trial)
+                if not np.array_equal(trial, q + h):  # a bound cut the step
+                    h = trial - q
+                    predicted = chi - float(np.sum((r + jac.T @ h) ** 2))
             r_new = prob.residuals(trial)
-            chi_new = float(r_new @ r_new) if _finite(r_new) else np.inf
-            jh = jac.T @ h
-            predicted = chi - float((r + jh) @ (r + jh))
-            gain = (chi - chi_new) / predicted if predicted > 0 else -1.0
+            chi_new = float(r_new @ r_new)
+            gain = (chi - chi_new) / predicted if predicted > 0 and chi_new == chi_new else -1.0
             if gain > 0:  # accepted: chi2 fell; trust the linear model more
                 mu *= max(1 / 3, 1 - (2 * gain - 1) ** 3)
                 nu = 2.0
                 break
             mu *= nu  # refused: damp more, towards a short gradient step
             nu *= 2.0
-            if mu > 1e300 or not np.isfinite(mu):
-                return _stopped(q, chi, history, chis, "no_decrease", _NO_DECREASE)
+            if mu > 1e300:
+                return ending("no_decrease", _NO_DECREASE)
         fall = chi - chi_new
         q, chi = trial, chi_new
         r, jac = prob.residuals_and_jacobian(q)
-        if not _finite(jac):
-            return _stopped(q, chi, history, chis, "not_finite", _not_finite(q))
-        scale = np.maximum(scale, np.einsum("ij,ij->i", jac, jac))
-        history.append(q.copy())
+        history.append(q)
         chis.append(chi)
+        normal = jac @ jac.T
+        if not np.isfinite(normal.sum()):
+            return ending("not_finite", _not_finite(q))
+        np.maximum(scale, normal.diagonal(), out=scale)
         if fall <= tol.ftol * chi and predicted <= tol.ftol * chi:
-            return _done(q, chi, history, chis, "chi2 stopped falling (to rounding)")
-    return _stopped(q, chi, history, chis, "max_iterations", _max_iter(tol.maxiter))
+            return ending("converged", "chi2 stopped falling (to rounding)")
+    return ending("max_iterations", _max_iter(tol.maxiter))
 
 
-def _qr_of(jac: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """R and Q^T r of J^T = Q R (J stored as rows)."""
-    q, rr = np.linalg.qr(jac.T)
-    return rr, q.T @ r
+class _DampedModel:
+    """The damped steps (J J^T + mu D) h = -J r for every mu, from one factorisation.
+
+    With h = D^(-1/2) z the system reads (B^T B + mu I) z = -B^T r, B = J^T D^(-1/2).
+    Given B^T B = V diag(w) V^T, z = -V diag(1 / (w + mu)) V^T B^T r, and the fall of
+    chi2 the linear model promises is sum_i c_i^2 (w_i + 2 mu) / (w_i + mu)^2 with
+    c = V^T B^T r. B^T B is the scaled normal matrix, cheap to decompose but with the
+    condition number squared; when that loses too many digits (w_min below 1e-12
+    w_max) the factors come from a thin SVD of B instead, which keeps them.
+    """
+
+    def __init__(
+        self, jac: np.ndarray, r: np.ndarray, normal: np.ndarray, scale: np.ndarray
+    ) -> None:
+        self.root = root = np.sqrt(scale)
+        w, v, info = _syevd(normal / (root[:, None] * root))
+        if info != 0 or w[0] <= 1e-12 * w[-1]:
+            _, sv, vt = np.linalg.svd(jac.T / root, full_matrices=False)
+            w, v = sv[::-1] ** 2, vt[::-1].T  # ascending, as from the normal matrix
+        self.w, self.v = w, v
+        self.c = ((jac @ r) / root) @ v
+        self.c2 = self.c * self.c
+
+    def best_fall(self) -> float:
+        """The fall of chi2 the undamped (Gauss-Newton) step promises: sum c_i^2 / w_i."""
+        return float(self.c2 @ (1.0 / self.w)) if self.w[0] > 0 else np.inf
+
+    def step(self, mu: float) -> tuple[np.ndarray, float]:
+        """z = D^(1/2) h for damping mu, and the fall of chi2 it promises."""
+        d = 1.0 / (self.w + mu)
+        z = self.v @ (-d * self.c)
+        return z, float(self.c2 @ ((self.w + 2 * mu) * d * d))
 
 
-def _damped_step(rr: np.ndarray, qtr: np.ndarray, mu: float, scale: np.ndarray) -> np.ndarray:
-    """h minimising |R h + Q^T r|^2 + mu h.D h: the stacked system [R; sqrt(mu D)] h =
-    [-Q^T r; 0] solved by a small QR (the normal equations would square the condition)."""
-    n = len(scale)
-    stacked = np.vstack([rr, np.diag(np.sqrt(mu * scale))])
-    rhs = np.concatenate([-qtr, np.zeros(n)])
-    q2, r2 = np.linalg.qr(stacked)
-    return solve_triangular(r2, q2.T @ rhs)
+def _syevd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Eigenvalues (ascending) and eigenvectors of a symmetric matrix, by LAPACK directly
+    (numpy's eigh costs several times more for the tiny matrices of a fit)."""
+    w, v, info = _lapack_syevd(a)
+    return w, v, info
 
 
 def _small_step(h: np.ndarray, q: np.ndarray, scale: np.ndarray, xtol: float) -> bool:
