@@ -35,7 +35,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from scipy.linalg.lapack import dsyevd as _lapack_syevd
 
 from ..errors import CalcmlError
