@@ -105,6 +105,10 @@ class _Compiled:
     def point(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def write(self, x: np.ndarray, out: np.ndarray) -> None:
+        """The k values at ``x`` into ``out[:k]`` (a float64 array of at least k entries)."""
+        out[: self.k] = self.point(x)
+
     def many(self, xs: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
@@ -171,13 +175,29 @@ class _SymengineCompiled(_Compiled):
 
     def __init__(self, se: Any, symbols: list, entries: list) -> None:
         self.k = len(entries)
+        self._n = len(symbols)
+        self._shape = (self._n,)
         try:
             self._func = se.Lambdify(symbols, entries, cse=True, backend="llvm", opt_level=0)
         except Exception:  # symengine built without LLVM
             self._func = se.Lambdify(symbols, entries, cse=True, backend="lambda")
+        # unsafe_real(x, out) runs the compiled code on the two arrays as they are: 0.5 us
+        # where a call, which checks and converts its input and makes its output, takes
+        # 3 us. It trusts the sizes, so write() makes sure of them.
+        self._unsafe_real = self._func.unsafe_real
 
     def point(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self._func(x), dtype=float).reshape(self.k)
+        out = np.empty(self.k)
+        self.write(x, out)
+        return out
+
+    def write(self, x: np.ndarray, out: np.ndarray) -> None:
+        if x.shape != self._shape or out.shape[0] < self.k:
+            raise ValueError(f"{self._shape} in and {self.k} out, not {x.shape}, {out.shape}")
+        try:
+            self._unsafe_real(x, out)
+        except ValueError:  # not a writable C-contiguous float64 array (unsafe_real checks)
+            self._unsafe_real(np.array(x, dtype=float), out)
 
     def many(self, xs: np.ndarray) -> np.ndarray:
         if xs.shape[0] == 0:
@@ -358,31 +378,53 @@ def _engine(
     return _SympyEngine(exprs, symbols)
 
 
+def _take_index(
+    size: int, k: int, flat: np.ndarray | None = None, mirror: np.ndarray | None = None
+) -> np.ndarray:
+    """For each place of a flat output of ``size``, which of k compiled entries goes there;
+    k (one past the last) stands for 0. ``flat``: the places of the entries (None: entry i
+    at place i); ``mirror``: the transposed places of a Hessian's upper triangle."""
+    if flat is None:
+        return np.arange(size, dtype=np.intp)
+    index = np.full(size, k, dtype=np.intp)
+    index[flat] = np.arange(k)
+    if mirror is not None:
+        index[mirror] = np.arange(k)
+    return index
+
+
 class _Order:
-    """The compiled entries of one derivative order and where they go in the output."""
+    """Compiled entries and where they go in the output.
+
+    The k entries are written into a buffer of k + 1 numbers whose last one is 0, and
+    ``index`` picks each place of the output from it: scattering a sparse Jacobian and
+    mirroring a Hessian's upper triangle are then one ``take``.
+    """
 
     def __init__(
-        self,
-        compiled: _Compiled,
-        shape: tuple[int, ...],
-        flat: np.ndarray | None,
-        mirror: np.ndarray | None = None,
+        self, compiled: _Compiled, shape: tuple[int, ...], index: np.ndarray, entries: list
     ) -> None:
         self.compiled = compiled
         self.shape = shape
-        self.size = int(np.prod(shape))
-        self.flat = flat  # flat indices of the entries in an array of ``shape`` (None: all)
-        self.mirror = mirror  # Hessian: flat indices of the transposed places
+        self.index = index
+        self.entries = entries  # the expressions compiled, to compile with other orders
 
-    def scatter(self, values: np.ndarray) -> np.ndarray:
-        values = values + 0.0  # no -0.0 in the answers
-        if self.flat is None:
-            return values
-        out = np.zeros(self.size)
-        out[self.flat] = values
-        if self.mirror is not None:
-            out[self.mirror] = values
-        return out.reshape(self.shape)
+    def at(self, p: np.ndarray) -> tuple[np.ndarray, bool]:
+        """The output at the point p, and whether it is all finite."""
+        buf = np.zeros(self.compiled.k + 1)
+        self.compiled.write(p, buf)
+        out = buf.take(self.index)
+        out += 0.0  # no -0.0 in the answers
+        # np.isfinite(buf).all() costs 1.3 us on a few numbers, a dot product 0.5: it is
+        # finite exactly when every entry is, unless it overflows (then ask again)
+        finite = math.isfinite(buf @ buf) or bool(np.isfinite(buf).all())
+        return out.reshape(self.shape), finite
+
+
+# The orders a Function compiles: its value, its first derivatives, the Hessian of each
+# output, and the value with the first derivatives in one call (for solvers).
+JOINT = "value and first derivatives"
+_WHAT = {0: "the value", 1: "the derivatives", 2: "the Hessian", JOINT: "the value and derivatives"}
 
 
 class _Symbolic:
@@ -396,15 +438,14 @@ class _Symbolic:
         self.symbols = symbols
         self.backend = backend
         self.engine = _engine(backend, exprs, symbols)
-        self.orders: dict[int, _Order] = {}
+        self.orders: dict[int | str, _Order] = {}
         self._first: list[list[tuple[int, Any]]] | None = None  # raw Jacobian entries
 
-    def order(self, k: int) -> _Order:
+    def order(self, k: int | str) -> _Order:
         built = self.orders.get(k)
         if built is None:
             seconds = max(get_time_budget(), BUILD_BUDGET)
-            what = ("the value", "the derivatives", "the Hessian")[k]
-            with time_budget(seconds, what=f"building {what} of a Function"):
+            with time_budget(seconds, what=f"building {_WHAT[k]} of a Function"):
                 try:
                     built = self._build(k)
                 except (CalcmlError, LimitError):
@@ -427,29 +468,41 @@ class _Symbolic:
             self._first = [eng.partials(e, eng.free(e)) for e in eng.exprs]
         return self._first
 
-    def _build(self, k: int) -> _Order:
+    def _build(self, k: int | str) -> _Order:
         eng = self.engine
         n, m = len(self.symbols), len(self.exprs)
         if k == 0:
-            return _Order(eng.compile(list(eng.exprs)), (m,), None)
+            entries = list(eng.exprs)
+            return _Order(eng.compile(entries), (m,), _take_index(m, m), entries)
         if k == 1:
             rows = self._first_derivatives()
             entries = [d for row in rows for _, d in row]
-            flat = [i * n + j for i, row in enumerate(rows) for j, _ in row]
-            return _Order(eng.compile(entries), (m, n), np.array(flat, dtype=np.intp))
-        # The Hessian of a scalar: upper triangle, only where variable j occurs in entry i.
+            flat = np.array([i * n + j for i, row in enumerate(rows) for j, _ in row], np.intp)
+            index = _take_index(m * n, len(entries), flat)
+            return _Order(eng.compile(entries), (m, n), index, entries)
+        if k == JOINT:
+            value, first = self.order(0), self.order(1)
+            entries = value.entries + first.entries
+            index = np.concatenate([value.index, first.index + len(value.entries)])
+            return _Order(eng.compile(entries), (m + m * n,), index, entries)
+        return self._build_hessians()
+
+    def _build_hessians(self) -> _Order:
+        """The Hessian of each output: (n, n) for a scalar, (m, n, n) for a vector
+        function. The upper triangle only, where variable j occurs in entry i."""
+        eng = self.engine
+        n, m = len(self.symbols), len(self.exprs)
         entries, upper, lower = [], [], []
-        for i, gi in self._first_derivatives()[0]:
-            for j, d in eng.partials(gi, [j for j in eng.free(gi) if j >= i]):
-                entries.append(d)
-                upper.append(i * n + j)
-                lower.append(j * n + i)
-        return _Order(
-            eng.compile(entries),
-            (n, n),
-            np.array(upper, dtype=np.intp),
-            np.array(lower, dtype=np.intp),
+        for c, row in enumerate(self._first_derivatives()):
+            for i, gi in row:
+                for j, d in eng.partials(gi, [j for j in eng.free(gi) if j >= i]):
+                    entries.append(d)
+                    upper.append(c * n * n + i * n + j)
+                    lower.append(c * n * n + j * n + i)
+        index = _take_index(
+            m * n * n, len(entries), np.array(upper, np.intp), np.array(lower, np.intp)
         )
+        return _Order(eng.compile(entries), (n, n) if m == 1 else (m, n, n), index, entries)
 
 
 # --------------------------------------------------------------------------------------
@@ -511,9 +564,10 @@ def _entry_name(what: str, entry: tuple[int, ...], names: list[str], m: int) -> 
         return f"entry {entry[0]} (∂f/∂{names[entry[0]]})"
     if what == "the Jacobian":
         return f"entry [{entry[0]}, {entry[1]}] (∂{f}/∂{names[entry[1]]})"
-    i, j = entry
+    *output, i, j = entry
+    f = f"f{output[0] + 1}" if output else "f"
     da = f"∂{names[i]}²" if i == j else f"∂{names[i]}∂{names[j]}"
-    return f"entry [{i}, {j}] (∂²f/{da})"
+    return f"entry [{', '.join(map(str, entry))}] (∂²{f}/{da})"
 
 
 def _point_text(names: Sequence[str], x: np.ndarray) -> str:
@@ -774,8 +828,8 @@ class Function:
                 entry = (int(bad[-1]),)
             elif what == "the value":
                 entry = ()
-            else:
-                entry = (int(bad[0]), int(bad[1]))
+            else:  # (i, j), or (output, i, j) in the Hessians of a vector function
+                entry = tuple(int(b) for b in bad)
             names = self._names or []
             value = out[tuple(bad)] if out.ndim else out
             raise NotFiniteError(
@@ -788,11 +842,10 @@ class Function:
         return out
 
     def _symbolic(self, k: int, p: np.ndarray, what: str) -> np.ndarray:
-        order = self._sym.order(k)  # type: ignore[union-attr]
-        values = order.compiled.point(p)
-        if not np.isfinite(values).all():
-            self._check(order.scatter(values), what, p)  # raises: names the entry
-        return order.scatter(values)
+        out, finite = self._sym.order(k).at(p)  # type: ignore[union-attr]
+        if not finite:
+            self._check(out, what, p)  # raises: names the entry
+        return out
 
     # -- evaluation ----------------------------------------------------------------------
     def value(self, x: Any) -> float | np.ndarray:
@@ -943,6 +996,60 @@ class Function:
                     rows.append(np.atleast_1d(self._call(p.copy())))
             out = np.array(rows, dtype=float).reshape(flat.shape[0], -1)
         return out.reshape(lead) if self._scalar else out.reshape(*lead, out.shape[-1])
+
+    # -- for solvers: what they need at a point, in one compiled call ---------------------
+    def _value_and_first(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The value, shape (m,), and the first derivatives, shape (m, n), at a float64
+        point ``p`` of shape (n,).
+
+        For an expression both come from one compiled call (a solver's step needs both, and
+        each call costs more than the arithmetic). Counts one evaluation of each, and
+        raises :class:`NotFiniteError` as ``value()`` and ``gradient()`` / ``jacobian()``
+        would (the value first).
+        """
+        if self._sym is None:
+            value = np.atleast_1d(np.asarray(self.value(p), dtype=float))
+            first = self.gradient(p)[None, :] if self._scalar else self.jacobian(p)
+            return value, first
+        self.nfev += 1
+        self.njev += 1
+        order = self._sym.orders.get(JOINT) or self._sym.order(JOINT)
+        out, finite = order.at(p)
+        m = self._m or 1
+        value, first = out[:m], out[m:].reshape(m, -1)
+        if not finite:
+            self._check(value, "the value", p)
+            self._check(first, "the gradient" if self._scalar else "the Jacobian", p)
+        return value, first
+
+    def _hessians(self, p: np.ndarray) -> np.ndarray:
+        """The Hessian of each output at a float64 point ``p`` of shape (n,): shape
+        (m, n, n), in one compiled call for expressions. Counts one Hessian evaluation.
+
+        SQP needs them for the Hessian of the Lagrangian, f - sum lambda_i c_i.
+        """
+        if self._sym is not None:
+            self.nhev += 1
+            return self._symbolic(2, p, "the Hessian").reshape(-1, len(p), len(p))
+        if self._scalar is None:
+            self._call(p)  # learn the number of outputs
+        if self._scalar:
+            return self.hessian(p)[None]
+        self.nhev += 1
+        return np.stack([part.hessian(p) for part in self._components()])
+
+    def _components(self) -> list[Function]:
+        """A callable vector function's outputs, each a Function of its own (for AD)."""
+        parts = self.__dict__.get("_parts")
+        if parts is None:
+            base = self._fn
+
+            def output(i: int) -> Callable:
+                return lambda v: base(v)[i]  # type: ignore[misc]
+
+            parts = [Function(output(i), variables=self._names) for i in range(self._m or 0)]
+            self._parts = parts
+        return parts
 
     # -- helpers for callables -----------------------------------------------------------
     def _require_scalar(self, what: str, p: np.ndarray) -> None:
