@@ -126,6 +126,11 @@ class Tolerances:
     maxiter: int = 1000
 
 
+#: Where no step lowers chi2 any more, a cosine between r and J this small means the
+#: search has reached the minimum to rounding (else it is stuck).
+ROUNDING_COSINE = 1e-8
+
+
 def _finite(r: np.ndarray) -> bool:
     return bool(np.isfinite(r).all())
 
@@ -279,6 +284,11 @@ def gauss_newton(prob: Problem, q0: np.ndarray, tol: Tolerances | None = None) -
         h, *_ = np.linalg.lstsq(jac.T, -r, rcond=None)
         if _small_step(h, q, scale, tol.xtol):
             return _done(q, chi, history, chis, "the step became negligible next to p")
+        linear = r + jac.T @ h
+        if chi - float(linear @ linear) <= tol.ftol * chi:  # the best the model can promise
+            return _done(
+                q, chi, history, chis, "the Gauss-Newton step promises a fall below rounding"
+            )
         t = 1.0
         while True:
             trial = prob.project(q + t * h)
@@ -288,6 +298,8 @@ def gauss_newton(prob: Problem, q0: np.ndarray, tol: Tolerances | None = None) -
                 break
             t /= 2
             if t < 1e-12:
+                if _cosine(jac, r, chi) <= ROUNDING_COSINE:
+                    return _done(q, chi, history, chis, "no step lowers chi2: a minimum")
                 return _stopped(q, chi, history, chis, "no_decrease", _NO_DECREASE)
         fall = chi - chi_new
         q, chi = trial, chi_new
