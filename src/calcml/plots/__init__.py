@@ -2,7 +2,7 @@
 
 This is presentation: every function here takes what the lower layers compute
 (:func:`calcml.numeric.secant_slopes`, :func:`calcml.derivative`, :func:`calcml.gradient`,
-:func:`calcml.taylor`, compiled expressions) and returns a
+:func:`calcml.taylor`, :func:`calcml.fit`, compiled expressions) and returns a
 :class:`matplotlib.figure.Figure`. Figures are built with the object-oriented API, so
 they need no display and leave pyplot's global state alone; show one in Jupyter by
 leaving it as the last value of a cell, or write it with :func:`save`.
@@ -22,6 +22,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from .fit import chi2_landscape, fit_result
 from .graph import computation_graph
 from .optimize import descent_paths, lagrange_picture, newton_cascade
 from .secant import function_and_derivative, secant
@@ -30,9 +31,11 @@ from .surfaces import contour_gradient, surface
 from .taylor import linearisation_error, tangent_plane, taylor_error_vs_order, taylor_polynomials
 
 __all__ = [
+    "chi2_landscape",
     "computation_graph",
     "contour_gradient",
     "descent_paths",
+    "fit_result",
     "function_and_derivative",
     "lagrange_picture",
     "linearisation_error",
