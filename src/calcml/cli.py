@@ -11,14 +11,16 @@
     calcml minimize "(1 - x)^2 + 100 (y - x^2)^2" --x0 -1.2,1 --method newton
     calcml lagrange "x y" --constraint "x + y = 10"
     calcml stationary "x^3 - 3x + y^2"
+    calcml fit data.csv --model "b1*(1-exp(-b2*x))" --p0 b1=500,b2=1e-4 --plot fit.png
     calcml tour --out calcml-tour
 
 Every error calcml reports (a parse error with its caret, a limit, a point that does not
 fit) goes to stderr as plain text and the process exits with status 2, without a
-traceback. The solvers (roots, minimize, lagrange, stationary) print their answer and exit
-with status 0, or say how they failed (a cycle, no root, divergence, no points at all) and
-exit with status 1. Output is styled with ``rich`` on a terminal and plain text otherwise, so it
-pipes and captures cleanly. ``--json`` prints one JSON document and nothing else.
+traceback. The solvers (roots, minimize, lagrange, stationary, fit) print their answer and
+exit with status 0, or say how they failed (a cycle, no root, divergence, no points at all,
+a fit that did not converge) and exit with status 1. Output is styled with ``rich`` on a
+terminal and plain text otherwise, so it pipes and captures cleanly. ``--json`` prints one
+JSON document and nothing else.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TextIO
 
@@ -1348,6 +1351,285 @@ def stationary_command(expr: ExprArg, as_json: JsonOpt = False) -> None:
                 out.line("no stationary points: grad f = 0 has no real solution", "bold red")
         if not points:
             raise typer.Exit(1)
+
+
+# -- regression ------------------------------------------------------------------------------
+
+DATA_HELP = "A CSV file whose first line names the columns, e.g. x,y,sigma."
+MODEL_HELP = (
+    "The model: y as a function of x (or of the x columns' names) and parameters, e.g. "
+    '"b1*(1-exp(-b2*x))".'
+)
+P0_HELP = "The starting values: b1=500,b2=1e-4 (by name) or 500,1e-4 (parameters in order of name)."
+SIGMA_HELP = "The column of standard deviations of y (or one number for every point)."
+X_HELP = (
+    "The column of x, or the columns x1,x2 of several variables (default: the columns the "
+    "model names, else x, else the first column)."
+)
+Y_HELP = "The column of y (default: y, else the first column that is not x)."
+FIT_METHOD_HELP = "lm (Levenberg-Marquardt, the default), gauss_newton or gradient_descent."
+P0_EXAMPLE = "write it as b1=500,b2=1e-4 (by name) or 500,1e-4 (in order of name)"
+
+
+def parse_p0(text: str) -> dict[str, float] | list[float]:
+    """Read ``--p0``: ``b1=500,b2=1e-4`` gives a dict, ``500,1e-4`` a list (plain float()).
+
+    >>> parse_p0("b1=500, b2=1e-4")
+    {'b1': 500.0, 'b2': 0.0001}
+    >>> parse_p0("500,1e-4")
+    [500.0, 0.0001]
+    """
+    items = [item.strip() for item in text.split(",")]
+    if not text.strip() or not all(items):
+        raise UsageProblem(f"--p0 {text!r}: an empty value; {P0_EXAMPLE}")
+    named = ["=" in item for item in items]
+    if any(named) and not all(named):
+        raise UsageProblem(f"--p0 {text!r}: give every value a name or none; {P0_EXAMPLE}")
+
+    def number(value: str, name: str = "") -> float:
+        if not value:
+            raise UsageProblem(f"--p0 {text!r}: {name} has no value; {P0_EXAMPLE}")
+        try:
+            v = float(value)
+        except ValueError:
+            raise UsageProblem(f"--p0 {text!r}: {value!r} is not a number; {P0_EXAMPLE}") from None
+        if not math.isfinite(v):
+            raise UsageProblem(f"--p0 {text!r}: {value!r} is not a finite number")
+        return v
+
+    if not all(named):
+        return [number(item) for item in items]
+    p0: dict[str, float] = {}
+    for item in items:
+        name, _, value = (part.strip() for part in item.partition("="))
+        if not name.isidentifier():
+            raise UsageProblem(f"--p0 {text!r}: {name!r} is not a parameter name; {P0_EXAMPLE}")
+        if name in p0:
+            raise UsageProblem(f"--p0 {text!r}: {name} is given twice")
+        p0[name] = number(value, name)
+    return p0
+
+
+FIT_METHODS = ("lm", "gauss_newton", "gradient_descent")
+
+
+def _fit_method(text: str | None) -> str:
+    if text is None:
+        return "lm"
+    method = text.strip().lower().replace("-", "_")
+    method = {"levenberg_marquardt": "lm", "gn": "gauss_newton", "gd": "gradient_descent"}.get(
+        method, method
+    )
+    if method not in FIT_METHODS:
+        raise UsageProblem(f"--method {text!r}: choose one of {', '.join(FIT_METHODS)}")
+    return method
+
+
+def _by_name(names: Any) -> list[str]:
+    """Names sorted as people count: b2 before b10."""
+    return sorted(
+        names, key=lambda n: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", n)]
+    )
+
+
+def _columns_option(text: str, option: str) -> list[str]:
+    names = [n.strip() for n in text.split(",")]
+    if not all(names):
+        raise UsageProblem(f"{option} {text!r}: an empty column name")
+    if len(set(names)) != len(names):
+        raise UsageProblem(f"{option} {text!r}: a column is named twice")
+    return names
+
+
+@dataclass
+class _FitData:
+    """The columns chosen for a fit: x (the columns and the model's names for them), y
+    and sigma (a column name, a number, or None)."""
+
+    x_columns: list[str]
+    x_names: list[str]
+    y_column: str
+    sigma: str | float | None
+
+    def describe(self) -> str:
+        xs = ", ".join(
+            f"column {c}" + (f" (as {n})" if n != c else "")
+            for c, n in zip(self.x_columns, self.x_names, strict=True)
+        )
+        if isinstance(self.sigma, str):
+            sigma = f"sigma from column {self.sigma}"
+        elif self.sigma is not None:
+            sigma = f"sigma = {format_number(self.sigma)} for every point"
+        else:
+            sigma = "no sigma (errors scaled by the residual variance)"
+        return f"x from {xs}; y from column {self.y_column}; {sigma}"
+
+
+def _fit_columns(
+    table: Any, model_names: set[str], x: str | None, y: str | None, sigma: str | None
+) -> _FitData:
+    """Which columns are x, y and sigma: the options, else the defaults (see X_HELP)."""
+    sigma_value: str | float | None = None
+    if sigma is not None:
+        sigma_value = sigma.strip()
+        if sigma_value not in table:
+            try:
+                sigma_value = float(sigma_value)
+            except ValueError:
+                table.check(sigma_value, "--sigma")  # not a column, not a number: say so
+            if not (math.isfinite(sigma_value) and sigma_value > 0):
+                raise UsageProblem(f"--sigma {sigma!r}: a standard deviation must be positive")
+    taken = {sigma_value} if isinstance(sigma_value, str) else set()
+    y_column = table.check(y.strip(), "--y") if y is not None else ("y" if "y" in table else None)
+    if y_column is not None:
+        taken.add(y_column)
+    if x is not None:
+        x_columns = [table.check(c, "--x") for c in _columns_option(x, "--x")]
+    else:
+        free = [c for c in table.names if c not in taken]
+        named = [c for c in free if c in model_names]
+        x_columns = named or (["x"] if "x" in free else free[:1])
+    if not x_columns:
+        raise UsageProblem(
+            f"{table.source} has no column left for x (its columns: {', '.join(table.names)})"
+        )
+    if y_column is None:
+        rest = [c for c in table.names if c not in taken and c not in x_columns]
+        if not rest:
+            raise UsageProblem(
+                f"{table.source} has no column left for y (its columns: "
+                f"{', '.join(table.names)}); name it with --y"
+            )
+        y_column = rest[0]
+    clash = [c for c in x_columns if c in (y_column, sigma_value)]
+    if clash:
+        raise UsageProblem(f"column {clash[0]} cannot be both x and y (or sigma)")
+    if sigma_value == y_column:
+        raise UsageProblem(f"column {y_column} cannot be both y and sigma")
+    return _FitData(x_columns, _x_names(x_columns, model_names), y_column, sigma_value)
+
+
+def _x_names(columns: list[str], model_names: set[str]) -> list[str]:
+    """The model's names for the x columns: their own, or x (one column), or x1, x2, ..."""
+    if any(c in model_names for c in columns):
+        return columns
+    if len(columns) == 1 and "x" in model_names:
+        return ["x"]
+    numbered = _by_name(n for n in model_names if re.fullmatch(r"x\d+", n))
+    if len(numbered) == len(columns):
+        return numbered
+    raise UsageProblem(
+        f"the model uses none of the x column(s) {', '.join(columns)}: write it in x (or "
+        f"in the columns' names), or choose the columns with --x; the model's names are "
+        f"{', '.join(_by_name(model_names))}"
+    )
+
+
+def _fit_words(message: str) -> str:
+    """Library messages about p0 speak Python; on the command line it is --p0."""
+    return re.sub(r"^p0 ", "--p0 ", message)
+
+
+def _fit_report(out: Output, report: str) -> None:
+    section = ""
+    for text in report.splitlines():
+        if text.startswith("[[Fit]]"):
+            head, _, verdict = text.rpartition(": ")
+            style = "bold green" if verdict == "success" else "bold red"
+            out.pairs((head + ": ", "bold"), (verdict, style))
+        elif text.startswith("[["):
+            section = text
+            out.line(text, "bold")
+        else:
+            out.line(text, "yellow" if section.startswith("[[Warnings]]") else None)
+
+
+@app.command("fit")
+def fit_command(
+    data: Annotated[Path, typer.Argument(help=DATA_HELP, show_default=False, metavar="DATA.csv")],
+    model: Annotated[
+        str | None, typer.Option("--model", help=MODEL_HELP, show_default=False, metavar="MODEL")
+    ] = None,
+    p0: Annotated[
+        str | None, typer.Option("--p0", help=P0_HELP, show_default=False, metavar="b1=V,b2=V")
+    ] = None,
+    sigma: Annotated[
+        str | None, typer.Option("--sigma", help=SIGMA_HELP, show_default=False, metavar="COL")
+    ] = None,
+    x: Annotated[
+        str | None, typer.Option("--x", help=X_HELP, show_default=False, metavar="COL")
+    ] = None,
+    y: Annotated[
+        str | None, typer.Option("--y", help=Y_HELP, show_default=False, metavar="COL")
+    ] = None,
+    method: Annotated[
+        str | None, typer.Option("--method", "-m", help=FIT_METHOD_HELP, show_default=False)
+    ] = None,
+    maxiter: MaxiterOpt = None,
+    as_json: JsonOpt = False,
+    plot: PlotOpt = None,
+) -> None:
+    """Fit a model to the data of a CSV file by least squares and print the report: the
+    parameters with their standard errors, chi-squared, its p-value (with --sigma), R^2,
+    correlations and warnings. Exit status 1 when the fit fails."""
+    from .data import read_csv
+    from .fit import fit
+
+    with _solving():
+        if model is None or not model.strip():
+            raise UsageProblem('give the model with --model, e.g. --model "b1*(1-exp(-b2*x))"')
+        expr = parse(model)
+        model_names = {str(s) for s in expr.free_symbols}
+        chosen = _fit_method(method)
+        _check_figure_path(plot)
+        table = read_csv(data)
+        columns = _fit_columns(table, model_names, x, y, sigma)
+        if p0 is None:
+            params = _by_name(model_names - set(columns.x_names))
+            example = ",".join(f"{n}=1" for n in params) or "b1=1"
+            raise UsageProblem(
+                f"give starting values of the parameters with --p0, e.g. --p0 {example} "
+                f"(the model's parameters: {', '.join(params) or 'none'})"
+            )
+        start = parse_p0(p0)
+        unplaced = [
+            n
+            for n in _by_name(model_names - set(columns.x_names))
+            if n in table and not (isinstance(start, dict) and n in start)
+        ]
+        if unplaced:
+            raise UsageProblem(
+                f"the model uses {unplaced[0]}, a column of {table.source} that is not an x "
+                f"column ({', '.join(columns.x_columns)}): add it to --x (or, if it is a "
+                "parameter, give its starting value with --p0)"
+            )
+        xs = {
+            name: table.column(c)
+            for c, name in zip(columns.x_columns, columns.x_names, strict=True)
+        }
+        ys = table.column(columns.y_column)
+        s = columns.sigma
+        sigma_values = table.column(s) if isinstance(s, str) else s
+        try:
+            r = fit(expr, xs, ys, p0=start, sigma=sigma_values, method=chosen, maxiter=maxiter)
+        except CalcmlError as exc:
+            raise UsageProblem(_fit_words(str(exc))) from None
+        saved = _figure_first(
+            plot,
+            lambda p: p.fit_result(
+                r,
+                xlabel=columns.x_columns[0] if len(columns.x_columns) == 1 else None,
+                ylabel=columns.y_column,
+            ),
+            not r.success,
+        )
+        if as_json:
+            _strict_json(r.to_dict())
+        else:
+            out = _stdout()
+            out.line(f"data: {data}, {len(table)} rows; {columns.describe()}", "dim")
+            _fit_report(out, r.report())
+        _finish(saved, plot, r.success)
 
 
 @app.command("tour")
