@@ -617,10 +617,8 @@ def test_tour_numbers_optimisation_as_part_5():
     lines: list[str] = []
     run_tour(plots=False, echo=lines.append)
     headers = [s for s in lines if s.startswith("== Part")]
-    assert headers[-2:] == [
-        "== Part 4: Taylor series and linearisation ==",
-        "== Part 5: Optimisation ==",
-    ]
+    i = headers.index("== Part 4: Taylor series and linearisation ==")
+    assert headers[i + 1] == "== Part 5: Optimisation =="
 
 
 def test_library_and_command_agree():

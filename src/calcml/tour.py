@@ -30,8 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from .data import load
 from .errors import CalcmlWarning
 from .expr import parse, to_text
+from .fit import chi2, fit, linear_fit
 from .optimize import gradient_descent, lagrange, minimize, newton_raphson
 from .symbolic import (
     derivative,
@@ -635,6 +637,126 @@ def _newton_pair(plots: Any) -> Any:
     plots.newton_cascade(CYCLE, x0=0, ax=right)
     fig.suptitle("Newton-Raphson: x^2 - 2 = 0 from 1, and x^3 - 2x + 2 = 0 from 0", fontsize=13)
     return fig
+
+
+# -- Part 6 ------------------------------------------------------------------------------
+
+LINE_SEED = 6  # the made-up straight-line data: y = 2 x + 1 + noise of sigma 0.5
+LINE_SLOPE, LINE_INTERCEPT, LINE_SIGMA = 2.0, 1.0, 0.5
+LINE_GUESSES = ((2.5, 0.0), (2.0, 0.0), (2.0, 1.0))  # (m, c) tried; the last is the truth
+CERTIFIED_DIGITS = 11  # NIST certifies Misra1a's values to 11 significant digits
+
+
+def line_data() -> tuple[np.ndarray, np.ndarray]:
+    """Ten made-up points y = 2 x + 1 + N(0, 0.5^2), x = 1 ... 10, seeded (the same
+    every time)."""
+    rng = np.random.default_rng(LINE_SEED)
+    x = np.arange(1.0, 11.0)
+    return x, LINE_SLOPE * x + LINE_INTERCEPT + rng.normal(0.0, LINE_SIGMA, x.size)
+
+
+def agreeing_digits(value: float, reference: float) -> str:
+    """How many significant digits of ``value`` agree with ``reference``: -log10 of the
+    relative difference, one decimal ("11+" beyond what NIST certifies).
+
+    >>> agreeing_digits(238.9421292, 238.94212918), agreeing_digits(1.0, 1.0)
+    ('10.1', '11+')
+    """
+    if value == reference:
+        return f"{CERTIFIED_DIGITS}+"
+    digits = -np.log10(abs(value - reference) / abs(reference))
+    return f"{CERTIFIED_DIGITS}+" if digits >= CERTIFIED_DIGITS else f"{digits:.1f}"
+
+
+@section("Regression", part=6)
+def regression(tour: Tour) -> None:
+    """chi-squared of a guess, the straight line of least squares with its report, and
+    NIST's Misra1a fitted by Levenberg-Marquardt from NIST's first start, compared with
+    the certified values; the fit with its residuals and the chi-squared landscape."""
+    x, y = line_data()
+    tour.topic("chi-squared: the distance from a model to the data, in error bars")
+    tour.echo(
+        f"Ten made-up points y = {LINE_SLOPE:g} x + {LINE_INTERCEPT:g} + noise, each with "
+        f"sigma = {LINE_SIGMA:g} (seed {LINE_SEED}):"
+    )
+    tour.matrix(
+        [[format_number(round(v, 3)) for v in row] for row in (x, y)],
+        ["x", "y"],
+        [str(i) for i in range(1, len(x) + 1)],
+        numeric=True,
+    )
+    rows = []
+    for m, c in LINE_GUESSES:
+        value = chi2(y, m * x + c, sigma=LINE_SIGMA)
+        rows.append([f"{value:.4g}"])
+    tour.matrix(
+        rows,
+        [f"y = {m:g} x + {c:g}" for m, c in LINE_GUESSES],
+        ["chi2 = sum ((y - f)/sigma)^2"],
+        numeric=True,
+    )
+    n = len(x)
+    tour.echo(
+        f"The line the data were made from gives chi2 near N = {n} (give or take "
+        f"sqrt(2N) = {np.sqrt(2 * n):.1f}); the best line through them a little less, near "
+        f"N - 2 = {n - 2}; a wrong line far more. Least squares finds the line of smallest chi2."
+    )
+
+    tour.topic(f"The straight line of least squares: linear_fit(x, y, sigma={LINE_SIGMA:g})")
+    line = linear_fit(x, y, sigma=LINE_SIGMA)
+    tour.lines(line.report())
+    pulls = [
+        (name, (line.params[name] - truth) / line.errors[name])
+        for name, truth in (("m", LINE_SLOPE), ("c", LINE_INTERCEPT))
+    ]
+    tour.echo(
+        f"The data were made with m = {LINE_SLOPE:g}, c = {LINE_INTERCEPT:g}: the fit is "
+        + " and ".join(f"{abs(p):.1f} standard errors off in {n}" for n, p in pulls)
+        + f"; chi2 = {line.chi2:.3g} for {line.dof} degrees of freedom "
+        f"(p-value {line.p_value:.2f}): the line and the error bars are believable."
+    )
+
+    misra = load("misra1a")
+    start = misra.starts[0]
+    tour.topic(f"Real data: NIST's {misra.name}, fitted from NIST's first start")
+    tour.echo(f"{misra.description} {len(misra.x)} points; source: {misra.source}.")
+    tour.echo(f'fit("{misra.model}", x, y, p0={{{point_text(start).replace("=", ": ")}}})')
+    r = fit(misra.model, misra.x, misra.y, p0=start)
+    tour.lines(r.report())
+
+    tour.topic("calcml against NIST's certified values")
+    cells, labels = [], []
+    for name, value in r.params.items():
+        certified = misra.certified[name]
+        cells.append([f"{value:.11g}", f"{certified:.11g}", agreeing_digits(value, certified)])
+        labels.append(name)
+    for name, err in r.errors.items():
+        certified = misra.certified_errors[name]
+        cells.append([f"{err:.11g}", f"{certified:.11g}", agreeing_digits(err, certified)])
+        labels.append(f"sd({name})")
+    rss = float(misra.certified_rss)
+    cells.append([f"{r.chi2:.11g}", f"{rss:.11g}", agreeing_digits(r.chi2, rss)])
+    labels.append("RSS")
+    tour.matrix(cells, labels, ["calcml", "NIST certified", "digits agreeing"], numeric=True)
+    tour.echo(
+        "Digits agreeing: -log10 of the relative difference; NIST certifies "
+        f"{CERTIFIED_DIGITS}. The standard deviations are scaled by the residual variance, "
+        "RSS / dof, as NIST's are: there is no sigma."
+    )
+
+    tour.topic("Figures")
+    tour.figure(
+        "60-misra1a-fit.png",
+        lambda p: p.fit_result(r, xlabel="pressure x", ylabel="volume y"),
+        "Misra1a: the data, the fitted curve and, below, the residuals, which run in long "
+        "stretches of one sign (+, -, +): the model misses a slight systematic curve",
+    )
+    tour.figure(
+        "61-chi2-landscape.png",
+        lambda p: p.chi2_landscape(r),
+        "chi2 over (b1, b2) with the Levenberg-Marquardt path from NIST's start, and the "
+        "k-sigma contours near the minimum",
+    )
 
 
 # -- running -----------------------------------------------------------------------------
