@@ -41,6 +41,7 @@ from __future__ import annotations
 import builtins
 import keyword
 import math
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from numbers import Number
@@ -421,10 +422,11 @@ class _Order:
         return out.reshape(self.shape), finite
 
 
-# The orders a Function compiles: its value, its first derivatives, the Hessian of each
-# output, and the value with the first derivatives in one call (for solvers).
-JOINT = "value and first derivatives"
-_WHAT = {0: "the value", 1: "the derivatives", 2: "the Hessian", JOINT: "the value and derivatives"}
+_COUNTER = ("nfev", "njev", "nhev")  # which counter each order counts on
+
+# The orders a Function compiles: its value (0), its first derivatives (1), the Hessian of
+# each output (2), and for solvers several of these together in one call (a tuple).
+_WHAT = {0: "the value", 1: "the derivatives", 2: "the Hessian"}
 
 
 class _Symbolic:
@@ -438,14 +440,15 @@ class _Symbolic:
         self.symbols = symbols
         self.backend = backend
         self.engine = _engine(backend, exprs, symbols)
-        self.orders: dict[int | str, _Order] = {}
+        self.orders: dict[int | tuple[int, ...], _Order] = {}
         self._first: list[list[tuple[int, Any]]] | None = None  # raw Jacobian entries
 
-    def order(self, k: int | str) -> _Order:
+    def order(self, k: int | tuple[int, ...]) -> _Order:
         built = self.orders.get(k)
         if built is None:
             seconds = max(get_time_budget(), BUILD_BUDGET)
-            with time_budget(seconds, what=f"building {_WHAT[k]} of a Function"):
+            what = " and ".join(_WHAT[j] for j in k) if isinstance(k, tuple) else _WHAT[k]
+            with time_budget(seconds, what=f"building {what} of a Function"):
                 try:
                     built = self._build(k)
                 except (CalcmlError, LimitError):
@@ -468,7 +471,7 @@ class _Symbolic:
             self._first = [eng.partials(e, eng.free(e)) for e in eng.exprs]
         return self._first
 
-    def _build(self, k: int | str) -> _Order:
+    def _build(self, k: int | tuple[int, ...]) -> _Order:
         eng = self.engine
         n, m = len(self.symbols), len(self.exprs)
         if k == 0:
@@ -480,12 +483,23 @@ class _Symbolic:
             flat = np.array([i * n + j for i, row in enumerate(rows) for j, _ in row], np.intp)
             index = _take_index(m * n, len(entries), flat)
             return _Order(eng.compile(entries), (m, n), index, entries)
-        if k == JOINT:
-            value, first = self.order(0), self.order(1)
-            entries = value.entries + first.entries
-            index = np.concatenate([value.index, first.index + len(value.entries)])
-            return _Order(eng.compile(entries), (m + m * n,), index, entries)
+        if isinstance(k, tuple):
+            return self._build_together(k)
         return self._build_hessians()
+
+    def _build_together(self, orders: tuple[int, ...]) -> _Order:
+        """Several orders compiled into one function, their outputs one after the other
+        in one flat array (its shape here is the total size)."""
+        parts = [self.order(j) for j in orders]
+        entries = [e for part in parts for e in part.entries]
+        indices, offset = [], 0
+        for part in parts:
+            index = part.index + offset
+            index[part.index == len(part.entries)] = len(entries)  # 0 stays 0
+            indices.append(index)
+            offset += len(part.entries)
+        index = np.concatenate(indices)
+        return _Order(self.engine.compile(entries), (len(index),), index, entries)
 
     def _build_hessians(self) -> _Order:
         """The Hessian of each output: (n, n) for a scalar, (m, n, n) for a vector
@@ -998,28 +1012,45 @@ class Function:
         return out.reshape(lead) if self._scalar else out.reshape(*lead, out.shape[-1])
 
     # -- for solvers: what they need at a point, in one compiled call ---------------------
-    def _value_and_first(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The value, shape (m,), and the first derivatives, shape (m, n), at a float64
-        point ``p`` of shape (n,).
+    def _together(self, p: np.ndarray, orders: tuple[int, ...]) -> list[np.ndarray]:
+        """Several derivative orders at a float64 point ``p`` of shape (n,): the value
+        (m,) for 0, the first derivatives (m, n) for 1, the Hessians (m, n, n) for 2.
 
-        For an expression both come from one compiled call (a solver's step needs both, and
-        each call costs more than the arithmetic). Counts one evaluation of each, and
-        raises :class:`NotFiniteError` as ``value()`` and ``gradient()`` / ``jacobian()``
-        would (the value first).
+        For an expression they come from one compiled call (a solver's step needs them
+        together, and a call costs more than the arithmetic). Counts one evaluation of
+        each, and raises :class:`NotFiniteError` as the separate calls would (in order).
         """
         if self._sym is None:
-            value = np.atleast_1d(np.asarray(self.value(p), dtype=float))
-            first = self.gradient(p)[None, :] if self._scalar else self.jacobian(p)
-            return value, first
-        self.nfev += 1
-        self.njev += 1
-        order = self._sym.orders.get(JOINT) or self._sym.order(JOINT)
+            return [self._alone(p, k) for k in orders]
+        order = self._sym.orders.get(orders) or self._sym.order(orders)
         out, finite = order.at(p)
-        m = self._m or 1
-        value, first = out[:m], out[m:].reshape(m, -1)
+        m, n = self._m or 1, len(p)
+        parts, start = [], 0
+        for k in orders:
+            shape = ((m,), (m, n), (m, n, n))[k]
+            size = m * n**k
+            parts.append(out[start : start + size].reshape(shape))
+            start += size
+            setattr(self, _COUNTER[k], getattr(self, _COUNTER[k]) + 1)
         if not finite:
-            self._check(value, "the value", p)
-            self._check(first, "the gradient" if self._scalar else "the Jacobian", p)
+            for k, part in zip(orders, parts, strict=True):
+                what = "the Hessian" if k == 2 else "the value" if k == 0 else "the gradient"
+                if k == 1 and not self._scalar:
+                    what = "the Jacobian"
+                self._check(part[0] if k == 2 and self._scalar else part, what, p)
+        return parts
+
+    def _alone(self, p: np.ndarray, k: int) -> np.ndarray:
+        """One order, shaped as _together gives it, by the public methods (callables)."""
+        if k == 0:
+            return np.atleast_1d(np.asarray(self.value(p), dtype=float))
+        if k == 1:
+            return self.gradient(p)[None, :] if self._scalar else self.jacobian(p)
+        return self._hessians(p)
+
+    def _value_and_first(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The value (m,) and the first derivatives (m, n) at p: see :meth:`_together`."""
+        value, first = self._together(p, (0, 1))
         return value, first
 
     def _hessians(self, p: np.ndarray) -> np.ndarray:
@@ -1127,6 +1158,35 @@ class Function:
                 "Write the function with calcml.numpy (import calcml.numpy as cnp) so that "
                 "calcml.ad can differentiate it."
             ) from err
+
+
+def stacked(first: Function, second: Function) -> Function | None:
+    """One vector Function of the outputs of ``first`` and then of ``second``, for
+    expressions of the same variables (else None); built once, and kept on ``second``.
+
+    SQP evaluates f and its constraints through it: their values, first derivatives and
+    Hessians then come from one compiled call each instead of two. Its own counters
+    count those calls; the solver counts them on ``first`` and ``second`` too.
+
+    Examples
+    --------
+    >>> import calcml as cm
+    >>> both = stacked(cm.Function("x y"), cm.Function(["x + y - 1"], variables=["x", "y"]))
+    >>> both.value([2, 3])
+    array([6., 4.])
+    """
+    if first._sym is None or second._sym is None or first.variables != second.variables:
+        return None
+    kept = second.__dict__.get("_stacked")
+    if kept is not None and kept[0]() is first._sym:
+        return kept[1]
+    backend = first._sym.backend if first._sym.backend == second._sym.backend else "auto"
+    try:
+        both = Function([*first._sym.exprs, *second._sym.exprs], first.variables, backend=backend)
+    except CalcmlError:  # e.g. two different symbols of one name (with assumptions)
+        return None
+    second._stacked = (weakref.ref(first._sym), both)
+    return both
 
 
 def as_function(f: Any, variables: Any = None) -> Function:

@@ -19,13 +19,15 @@ function f + mu |c|_1 drops (Armijo), with mu above the multipliers.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
+from scipy.linalg import lapack
 
 from ..budget import budgeted
 from ..errors import CalcmlError
-from ..function import Function, NotFiniteError
+from ..function import Function, NotFiniteError, stacked
 from .descent import as_start
 from .result import Result
 
@@ -56,147 +58,273 @@ def sqp(
     fn = f if isinstance(f, Function) else Function(f)
     x = as_start(fn, x0)
     cn = _constraints(constraints, fn)
-    history, rows, notes = [x.copy()], [], []
-    start = (fn.nfev + cn.nfev, fn.njev + cn.njev, fn.nhev + cn.nhev)
-    mu = 1.0
-    f_scale = 1.0
-    escapes = 0
-    lam = np.zeros(0)
-    fx = float("nan")
-    grad = np.full(x.shape, np.nan)
+    return _SQP(fn, cn, x, gtol, ctol).run(maxiter)
 
-    def done(status: str, message: str, success: bool = False) -> Result:
+
+class _Problem:
+    """f and c at a point. For expressions both come from one compiled Function of
+    (f, c_1, ..., c_m): their values are one call, and their first and second derivatives
+    another, counted on f and on c as if each had been called. Where that call meets a
+    number that is not finite, f and c are called apart, to raise the error that names
+    which (and to ask for the Hessians only when needed, as for callables)."""
+
+    def __init__(self, fn: Function, cn: Function) -> None:
+        self.fn, self.cn = fn, cn
+        self.both = stacked(fn, cn)
+        self.hessians: tuple[np.ndarray, np.ndarray] | None = None  # (x, at x)
+
+    def _count(self, *counters: str) -> None:
+        for g in (self.fn, self.cn):
+            for counter in counters:
+                setattr(g, counter, getattr(g, counter) + 1)
+
+    def values(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """f(x) and c(x)."""
+        if self.both is not None:
+            try:
+                v = self.both.value(x)
+            except NotFiniteError:
+                pass
+            else:
+                self._count("nfev")
+                return float(v[0]), v[1:]
+        return float(self.fn.value(x)), np.atleast_1d(np.asarray(self.cn.value(x), float))
+
+    def firsts(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """grad f(x) and the Jacobian A of c at x; with them, in the same call, the
+        Hessians at x, kept for lagrangian_hessian (every iteration needs them)."""
+        self.hessians = None
+        if self.both is not None:
+            try:
+                first, second = self.both._together(x, (1, 2))
+            except NotFiniteError:
+                pass
+            else:
+                self._count("njev", "nhev")
+                self.hessians = (x, second)
+                return first[0], first[1:]
+        return np.asarray(self.fn.gradient(x), float), np.atleast_2d(self.cn.jacobian(x))
+
+    def lagrangian_hessian(self, x: np.ndarray, lam: np.ndarray) -> np.ndarray:
+        """The Hessian of L = f - lambda . c (the constraints' only where lambda != 0)."""
+        weights = lam.tolist()
+        if self.hessians is not None and self.hessians[0] is x:
+            hs = self.hessians[1]
+        elif not any(weights):
+            return _symmetric(self.fn.hessian(x), self.fn)
+        else:  # (compiled Hessians are symmetric to the last bit, AD's may not be)
+            hs = [_symmetric(self.fn.hessian(x), self.fn), *self.cn._hessians(x)]
+        h = hs[0].copy()
+        for weight, hc in zip(weights, hs[1:], strict=True):
+            if weight:
+                h -= weight * hc
+        return _symmetric(h, self.cn)
+
+
+def _symmetric(h: np.ndarray, fn: Function) -> np.ndarray:
+    # compiled Hessians are filled from their upper triangle: already symmetric
+    return h if fn.is_symbolic else 0.5 * (h + h.T)
+
+
+class _SQP:
+    """One run: the iterate, the multipliers, the penalty mu and the record."""
+
+    def __init__(self, fn: Function, cn: Function, x: np.ndarray, gtol: float, ctol: float):
+        self.fn, self.cn, self.problem = fn, cn, _Problem(fn, cn)
+        self.gtol, self.ctol = gtol, ctol
+        self.start = (fn.nfev + cn.nfev, fn.njev + cn.njev, fn.nhev + cn.nhev)
+        self.x = x
+        self.far = 1e6 * (1 + float(np.max(np.abs(x))))  # |x| beyond this: unbounded
+        self.history, self.rows, self.notes = [x.copy()], [], []
+        self.fx = float("nan")
+        self.grad = np.full(x.shape, np.nan)
+        self.lam = np.zeros(0)
+        self.mu = 1.0
+        self.escapes = 0
+
+    def done(self, status: str, message: str, success: bool = False) -> Result:
+        fn, cn = self.fn, self.cn
         return Result(
-            x=x,
-            fun=fx,
+            x=self.x,
+            fun=self.fx,
             success=success,
             status=status,
             message=message,
-            history=history,
-            rows=rows,
+            history=self.history,
+            rows=self.rows,
             method="sqp",
-            nfev=fn.nfev + cn.nfev - start[0],
-            njev=fn.njev + cn.njev - start[1],
-            nhev=fn.nhev + cn.nhev - start[2],
-            jac=grad,
-            multipliers=lam,
-            notes=notes,
+            nfev=fn.nfev + cn.nfev - self.start[0],
+            njev=fn.njev + cn.njev - self.start[1],
+            nhev=fn.nhev + cn.nhev - self.start[2],
+            jac=self.grad,
+            multipliers=self.lam,
+            notes=self.notes,
             variables=fn.variables,
         )
 
-    for k in range(maxiter + 1):
-        try:
-            fx, grad = float(fn.value(x)), np.asarray(fn.gradient(x), dtype=float)
-            c = np.atleast_1d(np.asarray(cn.value(x), dtype=float))
-            a = np.atleast_2d(cn.jacobian(x))
-        except NotFiniteError as err:
-            return done("not_finite", f"f or a constraint is not finite at x = {x}: {err}")
-        if k == 0:
-            lam = np.linalg.lstsq(a.T, grad, rcond=None)[0]  # the best first multipliers
-        if fx < -1e150 or np.max(np.abs(x)) > 1e6 * (1 + np.max(np.abs(history[0]))):
-            return done(
-                "unbounded",
-                f"x ran off to {np.array2string(x, precision=3)} with f = "
-                f"{fx:.3g}: f seems to decrease without bound along the constraints "
-                "(no minimum). Check the problem, or bound it with more constraints.",
+    def run(self, maxiter: int) -> Result:
+        c = np.zeros(0)
+        known = False  # f(x) and c(x) are known (from the line search)
+        f_scale = 1.0
+        for k in range(maxiter + 1):
+            x = self.x
+            try:
+                if not known:
+                    self.fx, c = self.problem.values(x)
+                self.grad, a = self.problem.firsts(x)
+            except NotFiniteError as err:
+                return self.done("not_finite", f"f or a constraint is not finite at x = {x}: {err}")
+            if k == 0:
+                self.lam = _least_squares_multipliers(a, self.grad)  # the best first ones
+                f_scale = max(1.0, abs(self.fx))  # fixed at x0: an f running off must not loosen it
+            if self.fx < -1e150 or _max_abs(x) > self.far:
+                return self.done("unbounded", _unbounded(x, self.fx))
+            stationarity = _max_abs(self.grad - a.T @ self.lam)
+            feasibility = _max_abs(c)
+            self.rows.append(
+                {
+                    "k": k,
+                    "x": x.copy(),
+                    "f(x)": self.fx,
+                    "|c(x)|": feasibility,
+                    "|grad L|": stationarity,
+                    "lambda": self.lam.copy(),
+                }
             )
-        stationarity = float(np.max(np.abs(grad - a.T @ lam)))
-        feasibility = float(np.max(np.abs(c)))
-        rows.append(
-            {
-                "k": k,
-                "x": x.copy(),
-                "f(x)": fx,
-                "|c(x)|": feasibility,
-                "|grad L|": stationarity,
-                "lambda": lam.copy(),
-            }
-        )
-        if k == 0:
-            f_scale = max(1.0, abs(fx))  # fixed at x0: an f running off must not loosen it
-        if stationarity <= gtol * f_scale and feasibility <= ctol:
-            away = _negative_curvature(fn, cn, x, lam, a) if escapes < 3 else None
-            if away is not None:  # a maximum or saddle along the constraints: leave it
-                escapes += 1
-                notes.append(
-                    f"iteration {k}: x = {np.array2string(x, precision=6)} satisfies "
-                    "the Lagrange conditions but f curves down along the constraints "
-                    "there (not a minimum); stepped off along that direction"
+            if stationarity <= self.gtol * f_scale and feasibility <= self.ctol:
+                if self._escaped(k, a):
+                    known = False
+                    continue
+                return self.done(
+                    "converged",
+                    f"grad f = A^T lambda to {stationarity:.2g} and "
+                    f"|c| = {feasibility:.2g} at x = {_vector_text(x)}",
+                    True,
                 )
-                x = x + away
-                history.append(x.copy())
-                continue
-            return done(
-                "converged",
-                f"grad f = A^T lambda to {stationarity:.2g} and "
-                f"|c| = {feasibility:.2g} at x = {np.array2string(x, precision=10)}",
-                True,
-            )
-        if k == maxiter:
-            break
+            if k == maxiter:
+                break
+            failed = self._iterate(k, c, a)
+            if failed is not None:
+                return failed
+            c, known = self.c_new, True
+        return self.done("max_iterations", f"not converged in {maxiter} iterations")
+
+    def _iterate(self, k: int, c: np.ndarray, a: np.ndarray) -> Result | None:
+        """One SQP step from self.x: the KKT system, then the merit line search. Returns a
+        failed Result, or None with self.x, fx, c_new and lam moved on."""
+        x = self.x
         try:
-            h = _lagrangian_hessian(fn, cn, x, lam)
+            h = self.problem.lagrangian_hessian(x, self.lam)
         except NotFiniteError as err:
-            return done("not_finite", f"a second derivative is not finite at x = {x}: {err}")
-        h = _convexify(h, a, k, notes)
-        n, m = len(x), len(c)
-        kkt = np.block([[h, -a.T], [a, np.zeros((m, m))]])
-        try:
-            sol = np.linalg.solve(kkt, np.concatenate([-grad, -c]))
-        except np.linalg.LinAlgError:
-            return done(
+            return self.done("not_finite", f"a second derivative is not finite at x = {x}: {err}")
+        h = _convexify(h, _null_space(a), k, self.notes)
+        solution = _kkt_solve(h, a, self.grad, c)
+        if solution is None:
+            return self.done(
                 "singular",
                 "the constraints' gradients are linearly dependent at x "
                 f"= {x} (the KKT matrix is singular): check the constraints, or start "
                 "elsewhere",
             )
-        p, lam_new = sol[:n], sol[n:]
-        mu = max(mu, 1.1 * float(np.max(np.abs(lam_new))) + 1e-3)
-        t = _merit_step(fn, cn, x, fx, c, grad, p, mu)
-        if t is None:
-            return done(
+        p, lam_new = solution
+        self.mu = max(self.mu, 1.1 * _max_abs(lam_new) + 1e-3)
+        step = _merit_step(self.problem, x, self.fx, c, self.grad, p, self.mu)
+        if step is None:
+            return self.done(
                 "no_decrease",
                 "no step lowers the merit function f + mu |c|: the "
                 "problem may be badly scaled, or x0 too far from a solution",
             )
-        x = x + t * p
-        lam = lam + t * (lam_new - lam)
-        history.append(x.copy())
-    return done("max_iterations", f"not converged in {maxiter} iterations")
+        t, self.x, self.fx, self.c_new = step
+        self.lam = self.lam + t * (lam_new - self.lam)
+        self.history.append(self.x.copy())
+        return None
+
+    def _escaped(self, k: int, a: np.ndarray) -> bool:
+        """At a point that satisfies the Lagrange conditions: if f curves down along the
+        constraints there (a maximum or saddle), step off along that direction."""
+        if self.escapes >= 3:
+            return False
+        x = self.x
+        try:
+            h = self.problem.lagrangian_hessian(x, self.lam)
+        except NotFiniteError:
+            return False
+        away = _negative_curvature(h, _null_space(a), x)
+        if away is None:
+            return False
+        self.escapes += 1
+        self.notes.append(
+            f"iteration {k}: x = {np.array2string(x, precision=6)} satisfies "
+            "the Lagrange conditions but f curves down along the constraints "
+            "there (not a minimum); stepped off along that direction"
+        )
+        self.x = x + away
+        self.history.append(self.x.copy())
+        return True
 
 
-def _lagrangian_hessian(fn: Function, cn: Function, x: np.ndarray, lam: np.ndarray) -> np.ndarray:
-    h = np.asarray(fn.hessian(x), dtype=float).copy()
-    for i, li in enumerate(lam):
-        if li:
-            h -= li * _component_hessian(cn, i, x)
-    return 0.5 * (h + h.T)
+def _max_abs(v: np.ndarray) -> float:
+    # on Python floats: 0.3 us for the few numbers of a constrained problem, 1.3 in NumPy
+    return max(map(abs, v.tolist()), default=0.0) if v.size <= 16 else float(abs(v).max())
 
 
-def _component_hessian(cn: Function, i: int, x: np.ndarray) -> np.ndarray:
-    cache = cn.__dict__.setdefault("_parts", {})
-    if i not in cache:
-        if cn.is_symbolic:
-            cache[i] = Function(cn.expr[i], variables=cn.variables)
-        else:
-            base = cn._fn
-
-            def part(v: Any, base: Any = base, i: int = i) -> Any:
-                return base(v)[i]
-
-            cache[i] = Function(part, variables=cn.variables)
-    return np.asarray(cache[i].hessian(x), dtype=float)
+def _vector_text(x: np.ndarray) -> str:
+    # np.array2string takes 40 us, a sizeable part of a small problem's solve
+    return "[" + ", ".join(f"{v:.10g}" for v in x.tolist()) + "]"
 
 
-def _negative_curvature(
-    fn: Function, cn: Function, x: np.ndarray, lam: np.ndarray, a: np.ndarray
-) -> np.ndarray | None:
-    """A small step along the constraints in which L curves downwards, or None when the
-    Lagrangian's Hessian is positive semidefinite there (a minimum, to second order)."""
-    h = _lagrangian_hessian(fn, cn, x, lam)
-    _, s, vt = np.linalg.svd(a)
-    rank = int(np.sum(s > 1e-12 * max(1.0, s[0] if len(s) else 1.0)))
-    z = vt[rank:].T
+def _unbounded(x: np.ndarray, fx: float) -> str:
+    return (
+        f"x ran off to {np.array2string(x, precision=3)} with f = "
+        f"{fx:.3g}: f seems to decrease without bound along the constraints "
+        "(no minimum). Check the problem, or bound it with more constraints."
+    )
+
+
+def _null_space(a: np.ndarray) -> np.ndarray:
+    """An orthonormal basis of the directions that keep the linearised constraints, as
+    columns (from the SVD of A: LAPACK's dgesdd, as np.linalg.svd, without its wrapper)."""
+    _, s, vt, info = lapack.dgesdd(a, compute_uv=1, full_matrices=1)
+    if info:
+        _, s, vt = np.linalg.svd(a)  # raises LinAlgError as NumPy would
+    values = s.tolist()
+    rank = sum(v > 1e-12 * max(1.0, values[0]) for v in values)
+    return vt[rank:].T
+
+
+def _least_squares_multipliers(a: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    """The lambda that minimises |A^T lambda - grad f| (the smallest such), as
+    np.lstsq(A.T, grad) finds it, from the SVD A = U S V^T: lambda = U S^-1 V^T grad f over
+    the singular values above lstsq's cutoff."""
+    u, s, vt, info = lapack.dgesdd(a, compute_uv=1, full_matrices=1)
+    if info:
+        return np.linalg.lstsq(a.T, grad, rcond=None)[0]
+    keep = s > np.finfo(float).eps * max(a.shape) * (s[0] if len(s) else 0.0)
+    r = int(keep.sum())
+    return u[:, :r] @ ((vt[:r] @ grad) / s[:r])
+
+
+def _kkt_solve(
+    h: np.ndarray, a: np.ndarray, grad: np.ndarray, c: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The step p and the new multipliers from the KKT system, or None when it is
+    singular (LAPACK's dgesv, as np.linalg.solve, without its wrapper)."""
+    n, m = len(grad), len(c)
+    kkt = np.zeros((n + m, n + m))
+    kkt[:n, :n] = h
+    kkt[:n, n:] = -a.T
+    kkt[n:, :n] = a
+    solution, info = lapack.dgesv(kkt, np.concatenate([-grad, -c]))[2:]
+    if info:
+        return None
+    return solution[:n], solution[n:]
+
+
+def _negative_curvature(h: np.ndarray, z: np.ndarray, x: np.ndarray) -> np.ndarray | None:
+    """A small step along the constraints (the columns of z) in which L curves
+    downwards, or None when the Lagrangian's Hessian h is positive semidefinite there (a
+    minimum, to second order)."""
     if z.shape[1] == 0:
         return None
     values, vectors = np.linalg.eigh(z.T @ h @ z)
@@ -205,16 +333,14 @@ def _negative_curvature(
     return 0.1 * max(1.0, float(np.linalg.norm(x))) * (z @ vectors[:, 0])
 
 
-def _convexify(h: np.ndarray, a: np.ndarray, k: int, notes: list[str]) -> np.ndarray:
-    """Shift H until it is positive definite on the null space of A (the directions that
-    keep the constraints), so that the SQP step heads for a minimum."""
-    _, s, vt = np.linalg.svd(a)
-    rank = int(np.sum(s > 1e-12 * max(1.0, s[0] if len(s) else 1.0)))
-    z = vt[rank:].T
+def _convexify(h: np.ndarray, z: np.ndarray, k: int, notes: list[str]) -> np.ndarray:
+    """Shift H until it is positive definite on the null space of A (the columns of z,
+    the directions that keep the constraints), so that the SQP step heads for a minimum."""
     if z.shape[1] == 0:
         return h
-    low = float(np.linalg.eigvalsh(z.T @ h @ z)[0])
-    scale = max(1.0, float(np.max(np.abs(h))))
+    reduced = z.T @ h @ z
+    low = float(lapack.dsyevd(reduced, compute_v=0, lower=1)[0][0])  # as np.linalg.eigvalsh
+    scale = max(1.0, _max_abs(h.ravel()))
     if low > 1e-8 * scale:
         return h
     tau = -low + max(abs(low), 1e-3 * scale)  # the negative curvature, turned positive
@@ -222,29 +348,34 @@ def _convexify(h: np.ndarray, a: np.ndarray, k: int, notes: list[str]) -> np.nda
         f"iteration {k}: the Lagrangian's Hessian is not positive definite along "
         f"the constraints (smallest eigenvalue {low:.3g}); shifted by {tau:.3g}"
     )
-    return h + tau * np.eye(len(h))
+    shifted = h.copy()
+    shifted.flat[:: len(h) + 1] += tau  # the diagonal
+    return shifted
 
 
 def _merit_step(
-    fn: Function,
-    cn: Function,
+    problem: _Problem,
     x: np.ndarray,
     fx: float,
     c: np.ndarray,
     grad: np.ndarray,
     p: np.ndarray,
     mu: float,
-) -> float | None:
-    merit = fx + mu * float(np.sum(np.abs(c)))
-    slope = float(grad @ p) - mu * float(np.sum(np.abs(c)))
+) -> tuple[float, np.ndarray, float, np.ndarray] | None:
+    """Halve t from 1 until the merit function f + mu |c|_1 drops enough (Armijo), and
+    return t, the new point and f and c there (the next iteration needs them), or None."""
+    size = sum(map(abs, c.tolist()))
+    merit = fx + mu * size
+    slope = float(grad @ p) - mu * size
     t = 1.0
     for _ in range(50):
+        z = x + t * p
         try:
-            z = x + t * p
-            value = float(fn.value(z)) + mu * float(np.sum(np.abs(cn.value(z))))
+            fz, cz = problem.values(z)
+            value = fz + mu * sum(map(abs, cz.tolist()))
         except NotFiniteError:
-            value = np.inf
-        if np.isfinite(value) and value <= merit + 1e-4 * t * min(slope, 0.0):
-            return t
+            value = math.inf
+        if math.isfinite(value) and value <= merit + 1e-4 * t * min(slope, 0.0):
+            return t, z, fz, cz
         t *= 0.5
     return None
