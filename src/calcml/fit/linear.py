@@ -49,10 +49,12 @@ def as_sigma(sigma: Any, n: int) -> np.ndarray | None:
         raise CalcmlError(f"sigma must be one number or {n} numbers (one per point), not {s.shape}")
     if not np.all(np.isfinite(s)) or np.any(s <= 0):
         bad = int(np.argmax(~np.isfinite(s) | (s <= 0)))
-        raise CalcmlError(
-            f"sigma must be positive and finite: sigma[{bad}] = {s[bad]} (a standard "
-            "deviation of zero would give its point infinite weight)"
+        why = (
+            "a standard deviation of zero would give its point infinite weight"
+            if s[bad] == 0
+            else "a standard deviation is a positive number"
         )
+        raise CalcmlError(f"sigma must be positive and finite: sigma[{bad}] = {s[bad]} ({why})")
     return s
 
 
@@ -63,7 +65,16 @@ def chi2(y: Any, y_model: Any, sigma: Any = None) -> float:
     4.0
     """
     y = _vector(y, "y")
-    model = np.broadcast_to(np.asarray(y_model, dtype=float), y.shape)
+    try:
+        given = np.asarray(y_model, dtype=float)
+    except (TypeError, ValueError):
+        raise CalcmlError("y_model must be numbers") from None
+    if given.shape not in ((), y.shape):
+        raise CalcmlError(
+            f"y_model has {given.size} value(s) but y has {len(y)}: give one model value "
+            "per data point (or a single number)"
+        )
+    model = np.broadcast_to(given, y.shape)
     s = as_sigma(sigma, len(y))
     r = (y - model) if s is None else (y - model) / s
     return float(r @ r)
@@ -200,12 +211,20 @@ def _solve(
     r_inv = solve_triangular(r, np.eye(k))
     unscaled = (r_inv @ r_inv.T) / np.outer(scale, scale)
     cov = unscaled if sigma is not None else unscaled * (chi / dof if dof > 0 else np.nan)
+    success, status, message = True, "converged", ""
+    if sigma is None and dof <= 0:
+        success, status = False, "no_dof"
+        message = (
+            f"{n_data} data points for {k} parameters: the model passes through every "
+            "point and, without sigma, nothing is left to estimate the errors from "
+            "(give sigma, or more data); "
+        )
     errors = np.sqrt(np.diag(cov))
     intercept = bool(np.any(np.all(a == a[0], axis=0)))  # a constant column
     wts = np.ones(n_data) if sigma is None else w**2
     centre = float(np.sum(wts * y) / np.sum(wts)) if intercept else 0.0
     tss = float(np.sum(wts * (y - centre) ** 2))
-    message = (
+    message += (
         f"solved exactly by QR (condition number of the scaled design "
         f"{diag.max() / diag.min():.3g} or more)"
     )
@@ -216,7 +235,8 @@ def _solve(
         covariance=cov,
         chi2=chi,
         dof=dof,
-        success=True,
+        success=success,
+        status=status,
         message=message,
         method="qr",
         model=model,

@@ -100,6 +100,12 @@ def _inputs_of(names: set[str], data_names: Sequence[str] | None) -> list[str]:
                 f"the model does not use the data column(s) {', '.join(missing)} "
                 f"(its names: {', '.join(sorted(names, key=natural_key))})"
             )
+        unfed = [n for n in names if n not in data_names and re.fullmatch(r"x\d*", n)]
+        if unfed:
+            raise CalcmlError(
+                f"the model uses {', '.join(sorted(unfed, key=natural_key))}, but the data "
+                f"have no such column (they have {', '.join(data_names)})"
+            )
         return list(data_names)
     if "x" in names:
         return ["x"]

@@ -99,7 +99,11 @@ def fit(
         lower=lower,
         upper=upper,
     )
-    tol = Tolerances(maxiter=maxiter) if maxiter is not None else None
+    if maxiter is not None and (
+        isinstance(maxiter, bool) or not isinstance(maxiter, int | np.integer) or maxiter < 1
+    ):
+        raise CalcmlError(f"maxiter must be a whole number >= 1, not {maxiter!r}")
+    tol = Tolerances(maxiter=int(maxiter)) if maxiter is not None else None
     outcome = SOLVERS[method](prob, start.values[free], tol)
     exact = _exact_fit_polish(prob, outcome)
     return _result(prob, outcome, method, s, x, exact)
@@ -305,7 +309,8 @@ def _result(
     varying = [names[i] for i in (prob.free if prob.free is not None else range(len(names)))]
     unscaled = _covariance(jac)
     status, message, success = out.status, out.message, out.converged
-    if success and _cosine(jac, r, chi) > STATIONARY:
+    moving = jac if prob.lower is None else jac[~prob.held(out.p, jac @ r)]
+    if success and _cosine(moving, r, chi) > STATIONARY:
         status, success = "stalled", False
         message = (
             f"the run stopped ({out.message}) but chi2 is not at a minimum: its gradient "
@@ -323,6 +328,13 @@ def _result(
     else:
         factor = 1.0 if sigma is not None else (chi / dof if dof > 0 else np.nan)
         cov = unscaled * factor
+        if sigma is None and dof <= 0 and success:
+            status, success = "no_dof", False
+            message += (
+                f"; but there are {len(prob.y)} data points for {len(out.p)} parameters: "
+                "the curve passes through every point and, without sigma, nothing is "
+                "left to estimate the errors from (give sigma, or more data)"
+            )
     if success:
         message = f"converged after {out.nit} iterations: {message}"
     errors = np.sqrt(cov.diagonal())

@@ -141,12 +141,12 @@ class FitResult:
             "success": self.success,
             "status": self.status,
             "message": self.message,
-            "params": self.params,
-            "errors": self.errors,
+            "params": _json(self.params),
+            "errors": _json(self.errors),
             "varying": self.varying,
-            "covariance": self.covariance.tolist(),
-            "correlation": self.correlation.tolist(),
-            "chi2": self.chi2,
+            "covariance": _json(self.covariance.tolist()),
+            "correlation": _json(self.correlation.tolist()),
+            "chi2": _finite_or_none(self.chi2),
             "dof": self.dof,
             "reduced_chi2": _finite_or_none(self.reduced_chi2),
             "p_value": self.p_value,
@@ -170,8 +170,17 @@ class FitResult:
         return "<pre>" + html.escape(self.report()) + "</pre>"
 
 
-def _finite_or_none(v: float) -> float | None:
-    return v if v == v and math.isfinite(v) else None
+def _finite_or_none(v: float | None) -> float | None:
+    return v if v is not None and v == v and math.isfinite(v) else None
+
+
+def _json(obj: Any) -> Any:
+    """Plain JSON: NaN and infinities (an undetermined value) become null."""
+    if isinstance(obj, dict):
+        return {k: _json(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_json(v) for v in obj]
+    return _finite_or_none(obj) if isinstance(obj, float) else obj
 
 
 def _fmt(v: float | None) -> str:

@@ -86,6 +86,11 @@ class Problem:
             jac = jac * self.weights
         return r, jac
 
+    def held(self, q: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """The parameters at a bound that the gradient g = J r pushes outwards: there
+        chi2 would fall beyond the bound, so they are held (an active set)."""
+        return ((q <= self.lower) & (g > 0)) | ((q >= self.upper) & (g < 0))
+
     def project(self, q: np.ndarray) -> np.ndarray:
         if self.lower is None:
             return q
@@ -127,8 +132,8 @@ class Tolerances:
 
 
 #: Where no step lowers chi2 any more, a cosine between r and J this small means the
-#: search has reached the minimum to rounding (else it is stuck).
-ROUNDING_COSINE = 1e-8
+#: search has reached the minimum (else it is stuck); the same test as a result's.
+ROUNDING_COSINE = 1e-6
 
 
 def _finite(r: np.ndarray) -> bool:
@@ -177,19 +182,33 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
         return Outcome(q, chi, status, why, history, chis, r, jac)
 
     for _ in range(tol.maxiter):
-        model = _DampedModel(jac, r, normal, scale)  # serves every mu of this iteration
+        keep = None  # with bounds: the parameters not pressed against one
+        if bounded:
+            keep = ~prob.held(q, jac @ r)
+            if not keep.any():
+                return ending("converged", "every parameter is held at one of its bounds")
+            if keep.all():
+                keep = None
+        if keep is None:
+            model = _DampedModel(jac, r, normal, scale)  # serves every mu of this iteration
+        else:
+            model = _DampedModel(jac[keep], r, normal[np.ix_(keep, keep)], scale[keep])
         # At a minimum (to rounding) even the undamped step promises nothing: this is
         # also the test of a vanishing gradient, and of a zero chi2.
         if model.best_fall() <= tol.ftol * chi:
             return ending(
                 "converged", "even a full Gauss-Newton step would lower chi2 by less than rounding"
             )
-        size = float(np.sqrt((model.root * q) @ (model.root * q)))
+        free_q = q if keep is None else q[keep]
+        size = float(np.sqrt((model.root * free_q) @ (model.root * free_q)))
         while True:
             z, predicted = model.step(mu)
             if np.sqrt(z @ z) <= tol.xtol * (size + tol.xtol):  # |D^(1/2) h| = |z|
                 return ending("converged", "the step became negligible next to p")
             h = z / model.root
+            if keep is not None:  # held parameters stay where they are
+                h = np.zeros_like(q)
+                h[keep] = z / model.root
             trial = q + h
             if bounded:
                 trial = prob.project(trial)
