@@ -31,6 +31,7 @@ when it cannot go on (no lower point, values not finite, iteration limit), and s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -71,13 +72,19 @@ class Problem:
 
     def residuals(self, q: np.ndarray) -> np.ndarray:
         self.nfev += 1
-        r = self.model.value(self.xs, self._params(q)) - self.y
+        value = self.model._value
+        if value is not None and self.free is None:  # the common case, kept short
+            r = value(*self.xs, *q) - self.y
+            if r.shape != self.y.shape:  # a model that does not depend on x
+                r = np.broadcast_to(r, self.y.shape).copy()
+        else:
+            r = self.model.value(self.xs, self._params(q)) - self.y
         return r if self.weights is None else r * self.weights
 
     def residuals_and_jacobian(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         self.nfev += 1
         self.njev += 1
-        f, jac = self.model.value_and_jacobian(self.xs, self._params(q))
+        f, jac = self.model.value_and_jacobian(self.xs, q if self.free is None else self._params(q))
         if self.free is not None:
             jac = jac[self.free]
         r = f - self.y
@@ -141,14 +148,13 @@ def _finite(r: np.ndarray) -> bool:
 
 
 def _cosine(jac: np.ndarray, r: np.ndarray, chi: float) -> float:
-    """max_j |J_j . r| / (|J_j| |r|): 0 at a stationary point of chi^2."""
-    if chi == 0.0:
+    """max_j |J_j . r| / (|J_j| |r|): 0 at a stationary point of chi^2 (a parameter
+    that does not move the model, |J_j| = 0, counts as stationary)."""
+    if chi == 0.0 or len(jac) == 0:
         return 0.0
-    norms = np.sqrt(np.einsum("ij,ij->i", jac, jac))
+    norms2 = np.einsum("ij,ij->i", jac, jac)
     g = np.abs(jac @ r)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        c = np.where(norms > 0, g / (norms * np.sqrt(chi)), 0.0)
-    return float(np.max(c)) if len(c) else 0.0
+    return float(np.max(g / np.sqrt(np.maximum(norms2, 1e-300) * chi)))
 
 
 def _start(prob: Problem, q0: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -200,10 +206,11 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
                 "converged", "even a full Gauss-Newton step would lower chi2 by less than rounding"
             )
         free_q = q if keep is None else q[keep]
-        size = float(np.sqrt((model.root * free_q) @ (model.root * free_q)))
+        scaled_q = model.root * free_q
+        size = math.sqrt(scaled_q @ scaled_q)
         while True:
             z, predicted = model.step(mu)
-            if np.sqrt(z @ z) <= tol.xtol * (size + tol.xtol):  # |D^(1/2) h| = |z|
+            if math.sqrt(z @ z) <= tol.xtol * (size + tol.xtol):  # |D^(1/2) h| = |z|
                 return ending("converged", "the step became negligible next to p")
             h = z / model.root
             if keep is not None:  # held parameters stay where they are
@@ -232,7 +239,7 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
         history.append(q)
         chis.append(chi)
         normal = jac @ jac.T
-        if not np.isfinite(normal.sum()):
+        if not math.isfinite(normal.sum()):
             return ending("not_finite", _not_finite(q))
         np.maximum(scale, normal.diagonal(), out=scale)
         if fall <= tol.ftol * chi and predicted <= tol.ftol * chi:
@@ -255,12 +262,13 @@ class _DampedModel:
         self, jac: np.ndarray, r: np.ndarray, normal: np.ndarray, scale: np.ndarray
     ) -> None:
         self.root = root = np.sqrt(scale)
-        w, v, info = _syevd(normal / (root[:, None] * root))
+        inv = 1.0 / root
+        w, v, info = _syevd(normal * (inv[:, None] * inv))
         if info != 0 or w[0] <= 1e-12 * w[-1]:
-            _, sv, vt = np.linalg.svd(jac.T / root, full_matrices=False)
+            _, sv, vt = np.linalg.svd(jac.T * inv, full_matrices=False)
             w, v = sv[::-1] ** 2, vt[::-1].T  # ascending, as from the normal matrix
         self.w, self.v = w, v
-        self.c = ((jac @ r) / root) @ v
+        self.c = ((jac @ r) * inv) @ v
         self.c2 = self.c * self.c
 
     def best_fall(self) -> float:
@@ -270,8 +278,8 @@ class _DampedModel:
     def step(self, mu: float) -> tuple[np.ndarray, float]:
         """z = D^(1/2) h for damping mu, and the fall of chi2 it promises."""
         d = 1.0 / (self.w + mu)
-        z = self.v @ (-d * self.c)
-        return z, float(self.c2 @ ((self.w + 2 * mu) * d * d))
+        dc = d * self.c
+        return self.v @ -dc, float(dc @ ((self.w + 2 * mu) * dc))
 
 
 def _syevd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
