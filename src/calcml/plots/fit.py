@@ -308,6 +308,8 @@ def chi2_landscape(
     chi^2_min + k^2 s^2 (s^2 = 1 with sigma, else the reduced chi^2, the scale of the
     errors) bound the k-sigma regions, and the dashed box of +/- one standard error
     just holds the 1-sigma contour (exactly, for a model linear in its parameters).
+    With more than two parameters varying the map is a slice (the others held), so its
+    contours lie inside the box of the fit's errors, which is then labelled "(c free)".
 
     Parameters
     ----------
@@ -381,7 +383,7 @@ def chi2_landscape(
             _draw_sigma_regions(
                 ax, result, names, _ellipse_grid(result, names, best, errors, resolution)
             )
-            _draw_error_box(ax, best, errors)
+            _draw_error_box(ax, result, names, best, errors)
         _draw_path(ax, result, path, best, names)
         ax.set(xlim=box[0], ylim=box[1], xlabel=names[0], ylabel=names[1])
         ax.ticklabel_format(style="sci", scilimits=(-3, 4), useMathText=True)
@@ -536,7 +538,8 @@ def _draw_sigma_regions(
     ax.text(
         0.02,
         0.03,
-        f"correlation C({names[0]}, {names[1]}) = {float(result.correlation[i, j]):+.4f}",
+        f"correlation C({names[0]}, {names[1]}) = {float(result.correlation[i, j]):+.4f}"
+        + _free_note(result, names),
         transform=ax.transAxes,
         fontsize=8.5,
         bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.9, "edgecolor": "0.7"},
@@ -545,7 +548,14 @@ def _draw_sigma_regions(
     )
 
 
-def _draw_error_box(ax: Axes, best: np.ndarray, errors: np.ndarray) -> None:
+def _free_note(result: FitResult, names: list[str]) -> str:
+    """Errors and correlations are those of the whole fit: with more parameters varying,
+    the slice drawn (the others held) is narrower than the error box."""
+    free = [n for n in result.varying if n not in names]
+    return f" ({', '.join(free)} free)" if free else ""
+
+
+def _draw_error_box(ax: Axes, result: FitResult, names: list[str], best, errors) -> None:
     ax.add_patch(
         Rectangle(
             (best[0] - errors[0], best[1] - errors[1]),
@@ -555,7 +565,7 @@ def _draw_error_box(ax: Axes, best: np.ndarray, errors: np.ndarray) -> None:
             ls="--",
             lw=1.2,
             ec="black",
-            label="± 1 standard error",
+            label="± 1 standard error" + _free_note(result, names),
             gid="error_box",
             zorder=5,
         )
