@@ -412,14 +412,24 @@ class _Order:
 
     def at(self, p: np.ndarray) -> tuple[np.ndarray, bool]:
         """The output at the point p, and whether it is all finite."""
+        out, finite = self.flat(p)
+        out += 0.0  # no -0.0 in the answers
+        return out.reshape(self.shape), finite
+
+    def flat(self, p: np.ndarray) -> tuple[np.ndarray, bool]:
+        """The output at p as a flat array (whose zeros may be -0.0), and whether it is all
+        finite."""
         buf = np.zeros(self.compiled.k + 1)
         self.compiled.write(p, buf)
-        out = buf.take(self.index)
-        out += 0.0  # no -0.0 in the answers
-        # np.isfinite(buf).all() costs 1.3 us on a few numbers, a dot product 0.5: it is
-        # finite exactly when every entry is, unless it overflows (then ask again)
-        finite = math.isfinite(buf @ buf) or bool(np.isfinite(buf).all())
-        return out.reshape(self.shape), finite
+        return buf.take(self.index), _all_finite(buf)
+
+
+def _all_finite(values: np.ndarray) -> bool:
+    if len(values) > 32:
+        return bool(np.isfinite(values).all())
+    # np.isfinite(values).all() takes 1.3 us on a few numbers, their sum on Python floats
+    # 0.2: finite exactly when every one of them is, unless it overflows (then ask again)
+    return math.isfinite(sum(values.tolist())) or bool(np.isfinite(values).all())
 
 
 _COUNTER = ("nfev", "njev", "nhev")  # which counter each order counts on
@@ -1039,6 +1049,15 @@ class Function:
                     what = "the Jacobian"
                 self._check(part[0] if k == 2 and self._scalar else part, what, p)
         return parts
+
+    def _raw(self, orders: tuple[int, ...]) -> Callable[[np.ndarray], tuple[np.ndarray, bool]]:
+        """For a solver's inner loop (expressions only): ``at(p) -> (out, finite)``, the
+        orders of :meth:`_together` flat, one after the other, from one compiled call,
+        and whether all are finite. It neither counts nor names what is not finite (the
+        caller counts, and calls :meth:`_together` or the public methods for the error),
+        and its zeros may be -0.0 (which the public methods turn into 0.0)."""
+        assert self._sym is not None
+        return self._sym.order(orders[0] if len(orders) == 1 else orders).flat
 
     def _alone(self, p: np.ndarray, k: int) -> np.ndarray:
         """One order, shaped as _together gives it, by the public methods (callables)."""

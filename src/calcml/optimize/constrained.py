@@ -70,38 +70,37 @@ class _Problem:
 
     def __init__(self, fn: Function, cn: Function) -> None:
         self.fn, self.cn = fn, cn
-        self.both = stacked(fn, cn)
+        both = stacked(fn, cn)
+        self.joint = both is not None
+        if both is not None:
+            self._values = both._raw((0,))
+            self._derivatives = both._raw((1, 2))
+            self._rows = both.m or 1  # f and each constraint
         self.hessians: tuple[np.ndarray, np.ndarray] | None = None  # (x, at x)
-
-    def _count(self, *counters: str) -> None:
-        for g in (self.fn, self.cn):
-            for counter in counters:
-                setattr(g, counter, getattr(g, counter) + 1)
 
     def values(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """f(x) and c(x)."""
-        if self.both is not None:
-            try:
-                v = self.both.value(x)
-            except NotFiniteError:
-                pass
-            else:
-                self._count("nfev")
-                return float(v[0]), v[1:]
+        if self.joint:
+            out, finite = self._values(x)
+            if finite:
+                self.fn.nfev += 1
+                self.cn.nfev += 1
+                return float(out[0]) + 0.0, out[1:]  # (+ 0.0: no -0.0)
         return float(self.fn.value(x)), np.atleast_1d(np.asarray(self.cn.value(x), float))
 
     def firsts(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """grad f(x) and the Jacobian A of c at x; with them, in the same call, the
         Hessians at x, kept for lagrangian_hessian (every iteration needs them)."""
         self.hessians = None
-        if self.both is not None:
-            try:
-                first, second = self.both._together(x, (1, 2))
-            except NotFiniteError:
-                pass
-            else:
-                self._count("njev", "nhev")
-                self.hessians = (x, second)
+        if self.joint:
+            out, finite = self._derivatives(x)
+            if finite:
+                for g in (self.fn, self.cn):
+                    g.njev += 1
+                    g.nhev += 1
+                rows, n = self._rows, len(x)
+                first = out[: rows * n].reshape(rows, n)
+                self.hessians = (x, out[rows * n :].reshape(rows, n, n))
                 return first[0], first[1:]
         return np.asarray(self.fn.gradient(x), float), np.atleast_2d(self.cn.jacobian(x))
 
@@ -156,7 +155,7 @@ class _SQP:
             nfev=fn.nfev + cn.nfev - self.start[0],
             njev=fn.njev + cn.njev - self.start[1],
             nhev=fn.nhev + cn.nhev - self.start[2],
-            jac=self.grad,
+            jac=self.grad + 0.0,  # (no -0.0)
             multipliers=self.lam,
             notes=self.notes,
             variables=fn.variables,

@@ -23,11 +23,36 @@ from typing import Any
 import numpy as np
 
 
+class _Lazy:
+    """A list field that may also be given as a function of no arguments, called the
+    first time the field is read (its list then kept). A solver's table can cost more to
+    build than the solve itself, and is often never read; the solver hands over a
+    function that builds it from what the solve had to keep anyway."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.private = "_" + name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return None  # the dataclass default: an empty list, made on first read
+        value = obj.__dict__.get(self.private)
+        if value is None:
+            value = []
+        elif callable(value):
+            value = value()
+        obj.__dict__[self.private] = value
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.private] = value
+
+
 @dataclass
 class Result:
     """The outcome of a solver. ``status`` is a word ("converged", "max_iterations",
     "diverged", "zero_derivative", "cycle", "singular", "not_finite", "no_decrease");
-    ``message`` says what happened and what to try."""
+    ``message`` says what happened and what to try. ``rows`` may be given as a function
+    that builds them, called when they are first read."""
 
     x: Any
     fun: Any
@@ -35,7 +60,7 @@ class Result:
     status: str
     message: str
     history: list[Any] = field(default_factory=list)
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[dict[str, Any]] = _Lazy()  # type: ignore[assignment]
     method: str = ""
     nfev: int = 0
     njev: int = 0
