@@ -10,7 +10,7 @@ x*(x*cos(x) + 2*sin(x))
 ['power', 'product', 'sin']
 """
 
-from . import ad, nn, numeric
+from . import ad, data, nn, numeric
 from .budget import get_time_budget, set_time_budget
 from .errors import CalcmlError, CalcmlWarning, LimitError, ParseError
 from .expr import parse, to_latex, to_mathml, to_text
@@ -64,6 +64,7 @@ __all__ = [
     "ad",
     "as_function",
     "chi2",
+    "data",
     "derivative",
     "equivalent",
     "fit",

@@ -121,12 +121,15 @@ class FitResult:
         return out
 
     # -- use --------------------------------------------------------------------------------
-    def predict(self, x: Any) -> np.ndarray:
+    def predict(self, x: Any, params: dict[str, float] | None = None) -> np.ndarray:
         """The fitted model at new x (same form as the data x: an array, or a dict of
-        arrays / a 2-D array for several independent variables)."""
+        arrays / a 2-D array for several independent variables); with ``params``
+        (name -> value, the missing ones taken from the fit), the model at other
+        parameter values, e.g. to draw chi2 around the minimum."""
         if self._predict is None:
             raise AttributeError("this result has no model to predict with")
-        return self._predict(x, self.params)
+        values = self.params if params is None else {**self.params, **params}
+        return self._predict(x, values)
 
     def report(self) -> str:
         """A plain-text report in the spirit of lmfit's: the fit statistics, each
@@ -157,6 +160,8 @@ class FitResult:
             "nit": self.nit,
             "nfev": self.nfev,
             "notes": self.notes,
+            "history": [_json(np.asarray(p, dtype=float).tolist()) for p in self.history],
+            "chi2_history": _json([float(c) for c in self.chi2_history]),
         }
 
     def __repr__(self) -> str:

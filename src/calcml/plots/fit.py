@@ -16,7 +16,6 @@ landscape is chi^2 from :func:`calcml.fit.chi2` of the result's own model
 
 from __future__ import annotations
 
-import copy
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -474,16 +473,13 @@ def _ellipse_grid(
 def _chi2_at(result: FitResult, names: list[str], A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """chi^2 (calcml.fit.chi2) of the result's model with names[0] = A and names[1] = B,
     the other parameters at their fitted values; NaN where the model is undefined."""
-    probe = copy.copy(result)  # a shallow copy whose params change: predict uses them
-    probe.params = dict(result.params)
     values = np.full(A.shape, np.nan)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         for index in np.ndindex(A.shape):
-            probe.params[names[0]] = float(A[index])
-            probe.params[names[1]] = float(B[index])
+            other = {names[0]: float(A[index]), names[1]: float(B[index])}
             try:
-                values[index] = chi2(result.y, probe.predict(result.x), result.sigma)
+                values[index] = chi2(result.y, result.predict(result.x, other), result.sigma)
             except (CalcmlError, ArithmeticError, ValueError):
                 continue
     values[~np.isfinite(values)] = np.nan
