@@ -607,7 +607,7 @@ def test_gradient_descent_on_a_hard_problem_admits_failure(name: str, start: str
     with np.errstate(all="ignore"):
         r = cm.fit(p.model, p.xdata, p.y, p0=getattr(p, start), method="gradient_descent")
     worst = min(nist.lre(r.params[k], v) for k, v in p.certified.items())
-    assert worst < 3  # it does not get there ...
+    assert worst < 6  # it does not get to the certified digits ...
     assert not r.success  # ... and says so
     assert r.message and r.status != "converged"
     _assert_never_infinite_success(r)

@@ -3,7 +3,9 @@
 With J = dr/dp (here stored as rows, one per parameter) and g = J r the half-gradient:
 
 * **gradient descent** (the course's method): p <- p - gamma grad chi^2, with gamma from
-  a backtracking line search (Armijo), so it cannot overshoot; slow in long valleys.
+  a backtracking line search (Armijo), so it cannot overshoot, and each parameter's
+  step divided by the curvature of chi2 along it (so that parameters of very different
+  sizes move alike); still slow in long, narrow valleys.
 * **Gauss-Newton**: linearise r and solve the linear least-squares problem
   min |r + J^T h| for the step h; fast near the answer, but it may overshoot far away,
   so the step is halved until chi^2 drops.
@@ -351,24 +353,30 @@ def gradient_descent(prob: Problem, q0: np.ndarray, tol: Tolerances | None = Non
     q = prob.project(np.array(q0, dtype=float))
     r, jac, chi = _start(prob, q)
     history, chis = [q.copy()], [chi]
-    gamma = 1.0 / max(float(np.sum(jac * jac)), EPS)  # a first step of sensible size
+    # Each parameter's step is divided by the curvature of chi2 along it (the running
+    # maximum of diag(J J^T), as Levenberg-Marquardt scales): without it a parameter of
+    # size 500 beside one of size 1e-4 would never move.
+    scale = np.maximum(np.einsum("ij,ij->i", jac, jac), EPS)
+    gamma = 0.5  # in scaled units: about a Gauss-Newton step along each parameter alone
     for _ in range(tol.maxiter):
         if _cosine(jac, r, chi) <= tol.gtol:
             return _done(q, chi, history, chis, "the gradient of chi2 vanishes (to rounding)")
         grad = 2 * (jac @ r)
-        slope = float(grad @ grad)
+        direction = grad / scale
+        slope = float(grad @ direction)
         while True:
-            trial = prob.project(q - gamma * grad)
+            trial = prob.project(q - gamma * direction)
             r_new = prob.residuals(trial)
             chi_new = float(r_new @ r_new) if _finite(r_new) else np.inf
             if chi_new <= chi - 1e-4 * gamma * slope:
                 break
             gamma /= 2
-            if gamma * np.sqrt(slope) <= EPS * (np.linalg.norm(q) + EPS):
+            if np.all(np.abs(gamma * direction) <= EPS * (np.abs(q) + EPS)):
                 return _done(q, chi, history, chis, "no step along the gradient lowers chi2")
         fall = chi - chi_new
         q, chi = trial, chi_new
         r, jac = prob.residuals_and_jacobian(q)
+        np.maximum(scale, np.einsum("ij,ij->i", jac, jac), out=scale)
         history.append(q.copy())
         chis.append(chi)
         gamma *= 2
