@@ -266,6 +266,29 @@ def _exact_fit_polish(prob: Problem, out: Outcome) -> np.ndarray | None:
     return np.array([float(v) for v in r])
 
 
+#: A run has converged only if the Gauss-Newton step from its answer, the distance to
+#: the minimum of the local quadratic model, is below this fraction of each parameter
+#: (or of its standard error, for a parameter near zero).
+CLOSE_ENOUGH = 1e-6
+
+
+def _distance_left(
+    jac: np.ndarray, r: np.ndarray, q: np.ndarray, errors: np.ndarray, prob: Problem
+) -> float:
+    """max_j |h_j| / max(|p_j|, error_j) for the Gauss-Newton step h at the answer (of
+    the parameters not held at a bound)."""
+    if prob.lower is not None:
+        keep = ~prob.held(q, jac @ r)
+        q, errors, jac = q[keep], errors[keep], jac[keep]
+    if len(q) == 0:
+        return 0.0
+    h, *_ = np.linalg.lstsq(jac.T, -r, rcond=None)
+    size = np.maximum(np.abs(q), np.where(np.isfinite(errors), errors, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(size > 0, np.abs(h) / size, 0.0)
+    return float(np.max(ratio))
+
+
 def _covariance(jac: np.ndarray) -> np.ndarray | None:
     """(J J^T)^-1, or None when J has not full rank (some parameter combination does not
     change the model: its uncertainty is infinite). From the eigenvectors of the scaled
@@ -335,9 +358,18 @@ def _result(
                 "the curve passes through every point and, without sigma, nothing is "
                 "left to estimate the errors from (give sigma, or more data)"
             )
+    errors = np.sqrt(cov.diagonal())
+    if success and exact is None:
+        left = _distance_left(jac, r, out.p, errors, prob)
+        if left > CLOSE_ENOUGH:
+            status, success = "stalled", False
+            message = (
+                f"the run stopped ({out.message}) about {left:.1g} (relative) short of the "
+                "minimum, by the Gauss-Newton step from there: not converged to 6 digits; "
+                "try method='lm', or more iterations"
+            )
     if success:
         message = f"converged after {out.nit} iterations: {message}"
-    errors = np.sqrt(cov.diagonal())
     err_map: dict[str, float | None] = dict.fromkeys(names)
     for k, e in zip(varying, errors.tolist(), strict=True):
         err_map[k] = e
