@@ -199,10 +199,20 @@ sign = _elementwise("sign", np.sign, lambda ans, x: 0.0)
 
 
 def _sigmoid(x: Any) -> Any:
-    # 1 / (1 + e^-x) = (1 + tanh(x/2)) / 2: no exponential to overflow, and one fast ufunc
-    t = np.tanh(0.5 * np.asarray(x, dtype=float))
+    # 1 / (1 + e^-x) = (1 + tanh(x/2)) / 2: no exponential to overflow, and one fast ufunc.
+    # Far left (x < -17) tanh rounds to -1 and the result to 0, where e^x / (1 + e^x)
+    # keeps every digit (sigmoid(-40) = 4.2e-18): those entries are redone that way.
+    x = np.asarray(x, dtype=float)
+    t = np.tanh(0.5 * x)
     t += 1.0
     t *= 0.5
+    if x.size and x.min() < -17.0:
+        tail = x < -17.0
+        e = np.exp(x[tail]) if t.ndim else np.exp(x)
+        if t.ndim:
+            t[tail] = e / (1.0 + e)
+        else:
+            t = e / (1.0 + e)
     return t
 
 

@@ -6,8 +6,9 @@ output layer, dC/dz_L, that backpropagation starts from.
 * ``"cross_entropy"``: with a softmax output, C = -(1/N) sum y ln a (targets one-hot, or
   class labels 0..K-1); with a sigmoid output, C = -(1/N) sum [y ln a + (1 - y) ln(1 - a)];
   with an identity output the outputs are logits (softmax inside, as PyTorch's
-  CrossEntropyLoss). In all three the output error is the classic (a - y) / N: the
-  derivative of the log cancels the activation's. Values are computed from z
+  CrossEntropyLoss). In all three the output error is the classic (a - y) / N (for
+  softmax, when each target row sums to 1): the derivative of the log cancels the
+  activation's. Values are computed from z
   (log-sum-exp, softplus), so a saturated output gives a large loss, never inf or nan.
 
 >>> import numpy as np
@@ -59,10 +60,14 @@ def _ce_value(z: Any, a: Any, y: Any, act: Activation | None) -> Any:
 
 
 def _ce_error(z: np.ndarray, a: np.ndarray, y: np.ndarray, act: Activation) -> np.ndarray:
+    if act.name == "sigmoid":
+        return (a - y) / z.shape[0]
     if act.name == "identity":  # logits: the softmax is part of the loss
         e = np.exp(z - z.max(axis=-1, keepdims=True))
         a = e / e.sum(axis=-1, keepdims=True)
-    return (a - y) / z.shape[0]
+    # d/dz of -sum y ln softmax(z) is a sum(y) - y: the classic a - y when each row of
+    # y sums to 1 (one-hot or a distribution), and still right when it does not
+    return (a * y.sum(axis=-1, keepdims=True) - y) / z.shape[0]
 
 
 LOSSES: dict[str, Loss] = {

@@ -133,14 +133,22 @@ class MLP:
         try:
             with np.load(Path(path), allow_pickle=False) as data:
                 names = [str(a) for a in data["activations"]]
-                layers = [
-                    Dense(data[f"W{i}"].astype(float), data[f"b{i}"].astype(float), activation(n))
-                    for i, n in enumerate(names)
-                ]
-        except (OSError, KeyError, ValueError) as err:
+                arrays = [(data[f"W{i}"], data[f"b{i}"]) for i in range(len(names))]
+            layers = [
+                Dense(np.asarray(w, dtype=float), np.asarray(b, dtype=float), activation(n))
+                for (w, b), n in zip(arrays, names, strict=True)
+            ]
+        except (OSError, KeyError, ValueError, TypeError) as err:
             raise CalcmlError(f"{path} is not a network saved by calcml: {err}") from None
+        for i, layer in enumerate(layers):
+            w, b = layer.weight, layer.bias
+            if w.ndim != 2 or b.shape != (w.shape[0],) or w.size == 0:
+                raise CalcmlError(
+                    f"{path}: layer {i} has a weight of shape {w.shape} and a bias of shape "
+                    f"{b.shape}; they must be (n_out, n_in) and (n_out,)"
+                )
         for prev, nxt in itertools.pairwise(layers):
-            if prev.n_out != nxt.n_in or nxt.bias.shape != (nxt.n_out,):
+            if prev.n_out != nxt.n_in:
                 raise CalcmlError(f"{path}: the layers' shapes do not fit together")
         net = object.__new__(cls)
         net.layers, net.seed = layers, None
@@ -182,7 +190,13 @@ def _weights(rng: np.random.Generator, scheme: str, n_in: int, n_out: int) -> np
 
 def as_inputs(X: Any, n_in: int) -> np.ndarray:
     """X as a float array (N, n_in), with a clear error when it does not fit."""
-    if type(X) is np.ndarray and X.ndim == 2 and X.shape[1] == n_in and X.dtype == np.float64:
+    if (
+        type(X) is np.ndarray
+        and X.ndim == 2
+        and X.shape[1] == n_in
+        and X.dtype == np.float64
+        and np.isfinite(X).all()
+    ):
         return X
     try:
         a = np.asarray(X, dtype=float)
@@ -197,4 +211,7 @@ def as_inputs(X: Any, n_in: int) -> np.ndarray:
             f"X has shape {a.shape}, but the network takes {n_in} input(s): rows are samples, "
             f"so X must be (N, {n_in})"
         )
+    if not np.all(np.isfinite(a)):
+        row = int(np.argmin(np.all(np.isfinite(a), axis=1)))
+        raise CalcmlError(f"X holds a value that is not finite (in row {row})")
     return a

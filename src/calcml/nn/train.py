@@ -82,13 +82,13 @@ class Adam:
     def step(self, grads: list[np.ndarray]) -> None:
         self.t += 1
         b1, b2 = self.beta1, self.beta2
-        rate = self.lr * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)  # both corrections
+        c1, c2 = 1 - b1**self.t, 1 - b2**self.t  # the corrections of the zero start
         for p, m, v, g in zip(self.params, self.m, self.v, grads, strict=True):
             m *= b1
             m += (1 - b1) * g
             v *= b2
             v += (1 - b2) * (g * g)
-            p -= rate * m / (np.sqrt(v) + self.eps)
+            p -= (self.lr / c1) * m / (np.sqrt(v / c2) + self.eps)
 
 
 OPTIMIZERS: dict[str, Callable[..., Any]] = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
