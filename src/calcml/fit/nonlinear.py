@@ -273,16 +273,23 @@ CLOSE_ENOUGH = 1e-6
 
 
 def _distance_left(
-    jac: np.ndarray, r: np.ndarray, q: np.ndarray, errors: np.ndarray, prob: Problem
+    jac: np.ndarray,
+    r: np.ndarray,
+    q: np.ndarray,
+    errors: np.ndarray,
+    prob: Problem,
+    h: np.ndarray | None = None,
 ) -> float:
     """max_j |h_j| / max(|p_j|, error_j) for the Gauss-Newton step h at the answer (of
-    the parameters not held at a bound)."""
+    the parameters not held at a bound; h when the solver already knows it)."""
     if prob.lower is not None:
         keep = ~prob.held(q, jac @ r)
         q, errors, jac = q[keep], errors[keep], jac[keep]
+        h = None if h is None or len(h) != len(q) else h
     if len(q) == 0:
         return 0.0
-    h, *_ = np.linalg.lstsq(jac.T, -r, rcond=None)
+    if h is None:
+        h, *_ = np.linalg.lstsq(jac.T, -r, rcond=None)
     size = np.maximum(np.abs(q), np.where(np.isfinite(errors), errors, 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(size > 0, np.abs(h) / size, 0.0)
@@ -360,7 +367,7 @@ def _result(
             )
     errors = np.sqrt(cov.diagonal())
     if success and exact is None:
-        left = _distance_left(jac, r, out.p, errors, prob)
+        left = _distance_left(jac, r, out.p, errors, prob, out.gauss_newton_step)
         if left > CLOSE_ENOUGH:
             status, success = "stalled", False
             message = (

@@ -118,6 +118,7 @@ class Outcome:
     chi2_history: list[float] = field(default_factory=list)
     r: np.ndarray | None = None  # the residuals and Jacobian at p, when known
     jac: np.ndarray | None = None
+    gauss_newton_step: np.ndarray | None = None  # the undamped step from p, when known
 
     @property
     def converged(self) -> bool:
@@ -186,8 +187,13 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
     nu = 2.0
     bounded = prob.lower is not None
 
+    model = None
+
     def ending(status: str, why: str) -> Outcome:
-        return Outcome(q, chi, status, why, history, chis, r, jac)
+        out = Outcome(q, chi, status, why, history, chis, r, jac)
+        if model is not None and model.at is q and model.keep is None and model.w[0] > 0:
+            out.gauss_newton_step = model.step(0.0)[0] / model.root  # from this very q
+        return out
 
     for _ in range(tol.maxiter):
         keep = None  # with bounds: the parameters not pressed against one
@@ -201,6 +207,8 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
             model = _DampedModel(jac, r, normal, scale)  # serves every mu of this iteration
         else:
             model = _DampedModel(jac[keep], r, normal[np.ix_(keep, keep)], scale[keep])
+            model.keep = keep
+        model.at = q
         # At a minimum (to rounding) even the undamped step promises nothing: this is
         # also the test of a vanishing gradient, and of a zero chi2.
         if model.best_fall() <= tol.ftol * chi:
@@ -224,7 +232,8 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
                 if not np.array_equal(trial, q + h):  # a bound cut the step
                     h = trial - q
                     predicted = chi - float(np.sum((r + jac.T @ h) ** 2))
-            r_new = prob.residuals(trial)
+            # f and J together: most steps are accepted, and then J is needed there
+            r_new, jac_new = prob.residuals_and_jacobian(trial)
             chi_new = float(r_new @ r_new)
             gain = (chi - chi_new) / predicted if predicted > 0 and chi_new == chi_new else -1.0
             if gain > 0:  # accepted: chi2 fell; trust the linear model more
@@ -236,8 +245,7 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
             if mu > 1e300:
                 return ending("no_decrease", _NO_DECREASE)
         fall = chi - chi_new
-        q, chi = trial, chi_new
-        r, jac = prob.residuals_and_jacobian(q)
+        q, chi, r, jac = trial, chi_new, r_new, jac_new
         history.append(q)
         chis.append(chi)
         normal = jac @ jac.T
@@ -272,6 +280,8 @@ class _DampedModel:
         self.w, self.v = w, v
         self.c = ((jac @ r) * inv) @ v
         self.c2 = self.c * self.c
+        self.at: np.ndarray | None = None  # the point it was built at
+        self.keep: np.ndarray | None = None  # the free parameters, when bounds hold some
 
     def best_fall(self) -> float:
         """The fall of chi2 the undamped (Gauss-Newton) step promises: sum c_i^2 / w_i."""
