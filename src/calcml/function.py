@@ -1041,9 +1041,9 @@ class Function:
             size = m * n**k
             parts.append(out[start : start + size].reshape(shape))
             start += size
+        for k, part in zip(orders, parts, strict=True):
             setattr(self, _COUNTER[k], getattr(self, _COUNTER[k]) + 1)
-        if not finite:
-            for k, part in zip(orders, parts, strict=True):
+            if not finite:  # name the first entry that is not, as the separate calls would
                 what = "the Hessian" if k == 2 else "the value" if k == 0 else "the gradient"
                 if k == 1 and not self._scalar:
                     what = "the Jacobian"

@@ -138,7 +138,7 @@ class _SQP:
         self.fx = float("nan")
         self.grad = np.full(x.shape, np.nan)
         self.lam = np.zeros(0)
-        self.mu = 1.0
+        self.mu = 0.0  # the penalty of the merit function: above every |lambda| seen
         self.escapes = 0
 
     def done(self, status: str, message: str, success: bool = False) -> Result:
@@ -216,7 +216,8 @@ class _SQP:
             h = self.problem.lagrangian_hessian(x, self.lam)
         except NotFiniteError as err:
             return self.done("not_finite", f"a second derivative is not finite at x = {x}: {err}")
-        h = _convexify(h, _null_space(a), k, self.notes)
+        svd = _Svd(a)
+        h = _convexify(h, svd.null_space, k, self.notes)
         solution = _kkt_solve(h, a, self.grad, c)
         if solution is None:
             return self.done(
@@ -227,7 +228,7 @@ class _SQP:
             )
         p, lam_new = solution
         self.mu = max(self.mu, 1.1 * _max_abs(lam_new) + 1e-3)
-        step = _merit_step(self.problem, x, self.fx, c, self.grad, p, self.mu)
+        step = _merit_step(self.problem, x, self.fx, c, self.grad, p, self.mu, svd)
         if step is None:
             return self.done(
                 "no_decrease",
@@ -249,7 +250,7 @@ class _SQP:
             h = self.problem.lagrangian_hessian(x, self.lam)
         except NotFiniteError:
             return False
-        away = _negative_curvature(h, _null_space(a), x)
+        away = _negative_curvature(h, _Svd(a).null_space, x)
         if away is None:
             return False
         self.escapes += 1
@@ -281,15 +282,29 @@ def _unbounded(x: np.ndarray, fx: float) -> str:
     )
 
 
-def _null_space(a: np.ndarray) -> np.ndarray:
-    """An orthonormal basis of the directions that keep the linearised constraints, as
-    columns (from the SVD of A: LAPACK's dgesdd, as np.linalg.svd, without its wrapper)."""
-    _, s, vt, info = lapack.dgesdd(a, compute_uv=1, full_matrices=1)
-    if info:
-        _, s, vt = np.linalg.svd(a)  # raises LinAlgError as NumPy would
-    values = s.tolist()
-    rank = sum(v > 1e-12 * max(1.0, values[0]) for v in values)
-    return vt[rank:].T
+class _Svd:
+    """A = U S V^T, and what SQP reads from it: the null space of A (the directions that
+    keep the linearised constraints) and the smallest solution of A d = r.
+
+    LAPACK's dgesdd, as np.linalg.svd calls it, without NumPy's wrapper."""
+
+    def __init__(self, a: np.ndarray) -> None:
+        u, s, vt, info = lapack.dgesdd(a, compute_uv=1, full_matrices=1)
+        if info:
+            u, s, vt = np.linalg.svd(a)  # raises LinAlgError as NumPy would
+        values = s.tolist()
+        self.rank = sum(v > 1e-12 * max(1.0, values[0]) for v in values)
+        self.u, self.s, self.vt = u, s, vt
+
+    @property
+    def null_space(self) -> np.ndarray:
+        """An orthonormal basis of the null space of A, as columns."""
+        return self.vt[self.rank :].T
+
+    def smallest_solution(self, r: np.ndarray) -> np.ndarray:
+        """The d of least norm that solves A d = r (in the least-squares sense)."""
+        k = self.rank
+        return self.vt[:k].T @ ((self.u[:, :k].T @ r) / self.s[:k])
 
 
 def _least_squares_multipliers(a: np.ndarray, grad: np.ndarray) -> np.ndarray:
@@ -360,21 +375,39 @@ def _merit_step(
     grad: np.ndarray,
     p: np.ndarray,
     mu: float,
+    svd: _Svd,
 ) -> tuple[float, np.ndarray, float, np.ndarray] | None:
     """Halve t from 1 until the merit function f + mu |c|_1 drops enough (Armijo), and
-    return t, the new point and f and c there (the next iteration needs them), or None."""
+    return t, the new point and f and c there (the next iteration needs them), or None.
+
+    When the full step fails, a second-order correction is tried first (Nocedal and
+    Wright, Numerical Optimization, 18.3): the smallest step back onto the linearised
+    constraints from x + p. Near a solution the curvature of the constraints can make a
+    good full step raise |c| (the Maratos effect); the correction keeps its fast
+    convergence instead of cutting it short."""
     size = sum(map(abs, c.tolist()))
     merit = fx + mu * size
-    slope = float(grad @ p) - mu * size
-    t = 1.0
-    for _ in range(50):
-        z = x + t * p
+    slope = min(float(grad @ p) - mu * size, 0.0)
+
+    def trial(z: np.ndarray, t: float) -> tuple[bool, float, np.ndarray | None]:
+        """Whether the merit function drops enough at z for a step t; f and c there."""
         try:
             fz, cz = problem.values(z)
-            value = fz + mu * sum(map(abs, cz.tolist()))
         except NotFiniteError:
-            value = math.inf
-        if math.isfinite(value) and value <= merit + 1e-4 * t * min(slope, 0.0):
-            return t, z, fz, cz
+            return False, math.nan, None
+        value = fz + mu * sum(map(abs, cz.tolist()))
+        return math.isfinite(value) and value <= merit + 1e-4 * t * slope, fz, cz
+
+    t = 1.0
+    for i in range(50):
+        z = x + t * p
+        good, fz, cz = trial(z, t)
+        if good:
+            return t, z, fz, cz  # type: ignore[return-value]
+        if i == 0 and cz is not None:
+            corrected = z - svd.smallest_solution(cz)
+            good, fz, cz = trial(corrected, 1.0)
+            if good:
+                return 1.0, corrected, fz, cz  # type: ignore[return-value]
         t *= 0.5
     return None

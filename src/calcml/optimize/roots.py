@@ -81,7 +81,11 @@ def newton_raphson(
     (False, 'max_iterations')
     """
     fn = _as_function(f)
-    several = not isinstance(x0, dict) and np.size(np.asarray(x0, dtype=object)) > 1
+    several = (
+        x0.size > 1
+        if isinstance(x0, np.ndarray)
+        else not isinstance(x0, dict) and np.size(np.asarray(x0, dtype=object)) > 1
+    )
     if fn.is_scalar is False or (fn.n or 1) > 1 or isinstance(f, list | tuple) or several:
         return _system(fn, x0, ftol, maxiter)
     return _scalar(fn, x0, ftol, maxiter)
@@ -359,7 +363,7 @@ def _surely_well_conditioned(jac: np.ndarray, lu: np.ndarray) -> bool:
     to be below 1e12 leaves a factor 100 for rounding; n = 2 makes it nearly exact."""
     det = abs(math.prod(lu.diagonal().tolist()))
     flat = jac.ravel()
-    size = float(flat @ flat)  # |J|_F^2
+    size = float(np.dot(flat, flat))  # |J|_F^2
     if not (0 < det < math.inf and 0 < size < math.inf):
         return False  # (an overflow or underflow: let the singular values decide)
     return len(lu) / 2 * math.log(size) - math.log(det) <= LOG_1E12
