@@ -271,7 +271,7 @@ def _system(fn: Function, x0: Any, ftol: float, maxiter: int) -> Result:
     norms: list[float] = []  # max |F| at each iterate evaluated: one row of the table each
     steps: list[np.ndarray] = []  # the steps taken from them
     start = (fn.nfev, fn.njev)
-    fx = np.full(x.shape, np.nan)
+    fx = x + math.nan  # F(x) once known
     evaluate = _value_and_first(fn)
 
     def table() -> list[dict[str, Any]]:
@@ -311,7 +311,7 @@ def _system(fn: Function, x0: Any, ftol: float, maxiter: int) -> Result:
             fx, jac = evaluate(x)
         except NotFiniteError as err:
             return done("not_finite", f"F or its Jacobian is not defined at x = {x}: {err}")
-        norm = _max_abs(fx)
+        norm = max(map(abs, fx.tolist())) if len(fx) <= 16 else float(abs(fx).max())
         norms.append(norm)
         if _small_residual(norm, x, jac, ftol):
             return done("converged", f"max |F(x)| = {norm:.3g}", True)
