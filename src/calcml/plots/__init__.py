@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 
 from .fit import chi2_landscape, fit_result
 from .graph import computation_graph
+from .nn import confusion_matrix, curve_learning, digits_learning, neuron_landscape, training_loss
 from .optimize import descent_paths, lagrange_picture, newton_cascade
 from .secant import function_and_derivative, secant
 from .step_error import step_error
@@ -33,12 +34,16 @@ from .taylor import linearisation_error, tangent_plane, taylor_error_vs_order, t
 __all__ = [
     "chi2_landscape",
     "computation_graph",
+    "confusion_matrix",
     "contour_gradient",
+    "curve_learning",
     "descent_paths",
+    "digits_learning",
     "fit_result",
     "function_and_derivative",
     "lagrange_picture",
     "linearisation_error",
+    "neuron_landscape",
     "newton_cascade",
     "save",
     "secant",
@@ -47,6 +52,7 @@ __all__ = [
     "tangent_plane",
     "taylor_error_vs_order",
     "taylor_polynomials",
+    "training_loss",
 ]
 
 DPI = 120
