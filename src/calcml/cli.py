@@ -12,6 +12,7 @@
     calcml lagrange "x y" --constraint "x + y = 10"
     calcml stationary "x^3 - 3x + y^2"
     calcml fit data.csv --model "b1*(1-exp(-b2*x))" --p0 b1=500,b2=1e-4 --plot fit.png
+    calcml nn demo curve --plot curve.png
     calcml tour --out calcml-tour
 
 Every error calcml reports (a parse error with its caret, a limit, a point that does not
@@ -1630,6 +1631,172 @@ def fit_command(
             out.line(f"data: {data}, {len(table)} rows; {columns.describe()}", "dim")
             _fit_report(out, r.report())
         _finish(saved, plot, r.success)
+
+
+# -- neural networks -------------------------------------------------------------------------
+
+nn_app = typer.Typer(
+    name="nn",
+    help="Neural networks on calcml's own backpropagation: worked demos.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(nn_app, name="nn")
+
+DEMO_HELP = (
+    "curve (a 1-6-7-2 sigmoid network learns to draw a closed curve from one input) or "
+    "digits (a 64-32-10 network reads scikit-learn's handwritten digits; needs scikit-learn)."
+)
+MAX_EPOCHS = 100_000
+
+
+def _demo_options(name: str, epochs: int | None, seed: int) -> dict[str, Any]:
+    from .nn.demos import DEMOS
+
+    if name not in DEMOS:
+        raise UsageProblem(f"unknown demo {name!r}: the demos are {', '.join(DEMOS)}")
+    if epochs is not None and not 1 <= epochs <= MAX_EPOCHS:
+        raise UsageProblem(f"--epochs {epochs}: give a whole number from 1 to {MAX_EPOCHS:,}")
+    if seed < 0:
+        raise UsageProblem(f"--seed {seed}: give a whole number >= 0")
+    options: dict[str, Any] = {"seed": seed}
+    if epochs is not None:
+        options["epochs"] = epochs
+    return options
+
+
+def demo_summary(name: str, demo: Any) -> dict[str, Any]:
+    """What ``calcml nn demo NAME --json`` prints: the network, its training and how
+    well it did, read from the demo (no figure of it is recomputed)."""
+    net, history = demo.net, demo.history
+    data: dict[str, Any] = {
+        "demo": name,
+        "sizes": net.sizes,
+        "activations": [layer.activation for layer in net.layers],
+        "parameters": net.n_parameters,
+        "seed": net.seed,
+        "epochs": history.epochs,
+        "optimizer": history.optimizer,
+        "lr": history.lr,
+        "batch_size": history.batch_size,
+        "first_loss": history.loss[0],
+        "last_loss": history.loss[-1],
+    }
+    if name == "curve":
+        data["points"] = len(demo.t)
+        data["rms_error"] = demo.rms_error
+    else:
+        data["test_loss"] = history.val_loss[-1] if history.val_loss else None
+        data["n_test"] = len(demo.y_test)
+        data["accuracy"] = demo.accuracy
+        data["confusion"] = demo.confusion.tolist()
+    return data
+
+
+def _demo_report(out: Output, name: str, demo: Any, data: dict[str, Any]) -> None:
+    history = demo.history
+    sizes = "-".join(str(s) for s in data["sizes"])
+    acts = data["activations"]
+    if name == "curve":
+        out.line(
+            f"curve demo: a {sizes} {acts[0]} network learns to draw a closed curve (a heart) "
+            "from one input t",
+            "bold",
+        )
+    else:
+        out.line(
+            f"digits demo: a {sizes} network ({acts[0]} hidden layer, {acts[-1]} output) "
+            "reads 8x8 handwritten digits",
+            "bold",
+        )
+    out.line(f"network: {sizes}, {data['parameters']} weights and biases, seed {data['seed']}")
+    batches = (
+        f"full batch of {data['points']} points"
+        if name == "curve"
+        else f"batches of {history.batch_size}"
+    )
+    out.line(
+        f"training: {history.epochs} epochs of {history.optimizer} (lr {history.lr:g}), "
+        f"{batches}, {history.seconds:.1f} s"
+    )
+    first, last = data["first_loss"], data["last_loss"]
+    loss_name = "mean squared error" if name == "curve" else "cross-entropy"
+    fall = f" ({first / last:.3g} times smaller)" if last > 0 else ""
+    out.line(
+        f"loss ({loss_name}): {first:.4g} at epoch 1 -> {last:.4g} at epoch {history.epochs}{fall}"
+    )
+    if name == "curve":
+        low, high = float(np.min(demo.target)), float(np.max(demo.target))
+        out.pairs(
+            ("rms error of the drawn points: ", None),
+            (f"{data['rms_error']:.4g}", "bold green"),
+            (f" (the target curve lies within {low:g} to {high:g} on each axis)", None),
+        )
+        return
+    if data["test_loss"] is not None:
+        out.line(f"test loss: {data['test_loss']:.4g}")
+    right = int(np.trace(demo.confusion))
+    out.pairs(
+        ("test accuracy: ", None),
+        (f"{100 * data['accuracy']:.1f} %", "bold green"),
+        (f" ({right} of {data['n_test']} images held out from training)", None),
+    )
+    out.line()
+    labels = [str(k) for k in range(len(data["confusion"]))]
+    out.matrix(
+        "confusion matrix (rows: the true digit, columns: the digit read)",
+        [[str(v) for v in row] for row in data["confusion"]],
+        labels,
+        labels,
+        numeric=True,
+    )
+
+
+@nn_app.command("demo")
+def nn_demo_command(
+    name: Annotated[str, typer.Argument(help=DEMO_HELP, show_default=False, metavar="NAME")],
+    epochs: Annotated[
+        int | None,
+        typer.Option(
+            "--epochs", "-e", help="Epochs of training (default: the demo's).", show_default=False
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", "-s", help="The seed of the weights (and of the split).")
+    ] = 0,
+    plot: PlotOpt = None,
+    as_json: JsonOpt = False,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Show a progress bar on stderr.")
+    ] = True,
+) -> None:
+    """Train a worked demo, curve or digits, and print what it learned.
+
+    curve: a 1-6-7-2 sigmoid network learns to draw a closed curve from one input (--plot
+    draws the curve as it is learned, and the loss). digits: a 64-32-10 network learns to
+    read scikit-learn's handwritten digits (--plot draws the loss and the confusion
+    matrix). Exit status 2 for an unknown demo, or digits without scikit-learn.
+    """
+    from .nn.demos import run_demo
+
+    with _reported():
+        options = _demo_options(name, epochs, seed)
+        _check_figure_path(plot)
+        demo = run_demo(name, progress=progress, **options)
+        if plot is not None:
+            make = (
+                (lambda p: p.curve_learning(demo))
+                if name == "curve"
+                else (lambda p: p.digits_learning(demo))
+            )
+            _write_figure(plot, make)
+        data = demo_summary(name, demo)
+        if as_json:
+            _strict_json(data)
+        else:
+            _demo_report(_stdout(), name, demo, data)
+        if plot is not None:
+            _note(f"figure saved to {plot}")
 
 
 @app.command("tour")
