@@ -22,6 +22,7 @@ no maths.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from .data import load
-from .errors import CalcmlWarning
+from .errors import CalcmlError, CalcmlWarning
 from .expr import parse, to_text
 from .fit import chi2, fit, linear_fit
 from .optimize import gradient_descent, lagrange, minimize, newton_raphson
@@ -378,6 +379,185 @@ def chain_rule(tour: Tour) -> None:
         "30-computation-graph.png",
         lambda p: p.computation_graph(graph, title="C = (sigmoid(w x + b) - y)^2"),
         "the neuron's computation graph with values and adjoints",
+    )
+
+
+# Part 3, continued: neural networks. The neuron's data are made by a "teacher" neuron
+# a = sigmoid(2 x - 1), so the lowest point of its cost landscape is known: (w, b) = (2, -1).
+TEACHER = (2.0, -1.0)
+TEACHER_X = np.linspace(-2.0, 2.0, 9)
+DESCENT_START = (-3.0, 3.0)
+DESCENT_LR, DESCENT_STEPS = 5.0, 60
+DESCENT_SHOWN = (0, 1, 2, 5, 10, 20, 40, 60)  # steps whose (w, b) and cost are printed
+SMALL_NET = [2, 3, 2]  # the network whose backpropagation is written out
+SMALL_X = np.array([[0.5, -1.0], [1.0, 2.0], [0.0, 1.0], [-1.5, 0.5]])
+SMALL_Y = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [1.0, 1.0]])
+
+
+def _neuron(w: float, b: float) -> Any:
+    """A single sigmoid neuron a = sigmoid(w x + b), as a calcml.nn network."""
+    from .nn import MLP
+
+    net = MLP([1, 1], activation="sigmoid")
+    net.layers[0].weight[0, 0], net.layers[0].bias[0] = w, b
+    return net
+
+
+def neuron_descent() -> tuple[np.ndarray, np.ndarray, list[tuple[float, float]]]:
+    """The teacher's data (x, y) and the (w, b) of every step of full-batch gradient
+    descent from DESCENT_START (the start first), recorded by train's callback."""
+    from .nn import train
+
+    x = TEACHER_X[:, None]
+    y = _neuron(*TEACHER)(x)
+    net = _neuron(*DESCENT_START)
+    path = [DESCENT_START]
+
+    def record(epoch: int, net: Any, loss: float) -> None:
+        path.append((float(net.layers[0].weight[0, 0]), float(net.layers[0].bias[0])))
+
+    train(
+        net,
+        x,
+        y,
+        loss="mse",
+        optimizer="sgd",
+        lr=DESCENT_LR,
+        epochs=DESCENT_STEPS,
+        progress=False,
+        callback=record,
+    )
+    return x, y, path
+
+
+@functools.cache
+def curve_run() -> Any:
+    """The curve demo with its defaults (seeded: the same every time, so kept)."""
+    from .nn.demos import curve_demo
+
+    return curve_demo(progress=False)
+
+
+@functools.cache
+def digits_run() -> Any:
+    """The digits demo with its defaults (seeded: the same every time, so kept)."""
+    from .nn.demos import digits_demo
+
+    return digits_demo(progress=False)
+
+
+@section("Neural networks and backpropagation", part=3)
+def neural_networks(tour: Tour) -> None:
+    """The multivariate chain rule at work in a network: one neuron's cost landscape with
+    a gradient descent on it, the backpropagation equations of a small network checked
+    against calcml.ad, a 1-6-7-2 network learning to draw a curve, and a 64-32-10 network
+    reading handwritten digits."""
+    from . import ad, nn
+    from .nn.demos import load_digits
+    from .nn.losses import LOSSES
+
+    tour.topic("One neuron's cost over its weight and bias: C(w, b)")
+    x, y, path = neuron_descent()
+    tour.echo(
+        f"{len(x)} points x = {format_number(x[0, 0])}, ..., {format_number(x[-1, 0])} with "
+        f"targets made by the neuron a = sigmoid({TEACHER[0]:g} x - {-TEACHER[1]:g}), so the "
+        f"cost C(w, b) = mean (sigmoid(w x + b) - y)^2 is 0 at (w, b) = "
+        f"({TEACHER[0]:g}, {TEACHER[1]:g})."
+    )
+    tour.echo(
+        f"Gradient descent (full batch, learning rate {DESCENT_LR:g}) from (w, b) = "
+        f"({DESCENT_START[0]:g}, {DESCENT_START[1]:g}), each step backpropagated:"
+    )
+    rows = []
+    for k in DESCENT_SHOWN:
+        w, b = path[k]
+        cost = nn.loss(_neuron(w, b), x, y, "mse")
+        rows.append([f"{w:.4f}", f"{b:.4f}", f"{cost:.3g}"])
+    tour.matrix(rows, [f"step {k}" for k in DESCENT_SHOWN], ["w", "b", "C(w, b)"], numeric=True)
+    tour.echo(
+        "On the plateau the sigmoid is flat for most points, so the gradient is small and "
+        "the steps short; once in the valley they run down it towards the teacher's "
+        f"({TEACHER[0]:g}, {TEACHER[1]:g})."
+    )
+    tour.figure(
+        "31-neuron-landscape.png",
+        lambda p: p.neuron_landscape(x, y, path=path),
+        f"C(w, b) of one sigmoid neuron as contours, with {DESCENT_STEPS} steps of "
+        "gradient descent on it",
+    )
+
+    tour.topic(f"Backpropagation written out: a {'-'.join(map(str, SMALL_NET))} sigmoid network")
+    net = nn.MLP(SMALL_NET, activation="sigmoid", seed=1)
+    grads = nn.backprop(net, SMALL_X, SMALL_Y, loss="mse")
+    tour.echo(f"{len(SMALL_X)} samples, mean squared error; the equations with this run's shapes:")
+    tour.lines(grads.equations())
+    for k, (dw, db) in enumerate(grads, 1):
+        tour.echo(f"dC/dW_{k} and dC/db_{k}:")
+        tour.matrix(
+            [[f"{v:.6f}" for v in (*row, bias)] for row, bias in zip(dw, db, strict=True)],
+            [f"neuron {j}" for j in range(1, len(db) + 1)],
+            [*(f"from a_{k - 1}[{i}]" for i in range(1, dw.shape[1] + 1)), "bias"],
+            numeric=True,
+        )
+
+    def cost(*params: Any) -> Any:  # the same loss, for calcml.ad to differentiate
+        twin = net.copy()
+        for layer, weight, bias in zip(twin.layers, params[::2], params[1::2], strict=True):
+            layer.weight, layer.bias = weight, bias
+        return LOSSES["mse"].value(None, twin(SMALL_X), SMALL_Y, None)
+
+    params = net.parameters()
+    auto = ad.grad(cost, argnums=tuple(range(len(params))))(*params)
+    explicit = [g for pair in grads for g in pair]
+    gap = max(float(np.max(np.abs(e - a))) for e, a in zip(explicit, auto, strict=True))
+    tour.echo(
+        f"calcml.ad's reverse mode on the same loss gives the same {net.n_parameters} "
+        f"derivatives: max |backprop - calcml.ad| = {gap:.1e}."
+    )
+
+    tour.topic("Learning to draw: a 1-6-7-2 sigmoid network, one input t, two outputs (x, y)")
+    curve = curve_run()
+    history = curve.history
+    tour.echo(
+        f"Trained on {len(curve.t)} points of a closed curve (a heart) for {history.epochs} "
+        f"epochs of {history.optimizer} (lr {history.lr:g}): the loss falls from "
+        f"{history.loss[0]:.3g} to {history.loss[-1]:.3g}."
+    )
+    tour.echo(f"rms error of the drawn points: {curve.rms_error:.4f}")
+    tour.figure(
+        "32-curve-learning.png",
+        lambda p: p.curve_learning(curve),
+        "the curve and what the network draws at epochs "
+        + ", ".join(str(e) for e in sorted(curve.snapshots))
+        + ", beside the loss",
+    )
+
+    tour.topic("Reading handwritten digits: a 64-32-10 network on scikit-learn's 8x8 digits")
+    try:
+        load_digits()  # scikit-learn ships the images: an optional extra
+    except CalcmlError as exc:
+        tour.echo(f"Skipped: {exc}.")
+        return
+    digits = digits_run()
+    history = digits.history
+    right = int(np.trace(digits.confusion))
+    tour.echo(
+        f"Sigmoid hidden layer, softmax output, cross-entropy; {history.epochs} epochs of "
+        f"{history.optimizer} in batches of {history.batch_size} on three quarters of the "
+        f"images, tested on the other {len(digits.y_test)}."
+    )
+    tour.echo(
+        f"training loss {history.loss[0]:.3g} -> {history.loss[-1]:.3g}, test loss "
+        f"{history.val_loss[-1]:.3g}; test accuracy: {100 * digits.accuracy:.1f} % "
+        f"({right} of {len(digits.y_test)})"
+    )
+    tour.echo("The confusion matrix (rows: the true digit, columns: the digit read):")
+    labels = [str(k) for k in range(10)]
+    tour.matrix([[str(v) for v in row] for row in digits.confusion], labels, labels, numeric=True)
+    tour.figure(
+        "33-digits.png",
+        lambda p: p.digits_learning(digits),
+        "the training and test loss per epoch, and the confusion matrix of the test digits",
     )
 
 
