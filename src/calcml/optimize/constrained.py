@@ -10,7 +10,9 @@ with H the Hessian of L = f - lambda . c. Plain Newton on these equations finds 
 stationary point of L (a maximum as happily as a minimum), so two safeguards make it a
 minimiser: H is shifted until it is positive definite on the constraints' tangent space
 (the step then goes downhill there), and each step is shortened until the merit
-function f + mu |c|_1 drops (Armijo), with mu above the multipliers.
+function f + mu |c|_1 drops (Armijo), with mu above the multipliers. Before a full step
+is shortened, a second-order correction back onto the constraints is tried, so that
+the curvature of c does not slow the last steps down (the Maratos effect).
 
 >>> r = sqp("x + y", ["x^2 + y^2 - 2"], x0=[1, -1])
 >>> r.success, np.round(r.x, 8).tolist(), np.round(r.multipliers, 8).tolist()
@@ -173,8 +175,9 @@ class _SQP:
                 self.grad, a = self.problem.firsts(x)
             except NotFiniteError as err:
                 return self.done("not_finite", f"f or a constraint is not finite at x = {x}: {err}")
+            svd = _Svd(a)
             if k == 0:
-                self.lam = _least_squares_multipliers(a, self.grad)  # the best first ones
+                self.lam = svd.least_squares_transposed(self.grad)  # the best first ones
                 f_scale = max(1.0, abs(self.fx))  # fixed at x0: an f running off must not loosen it
             if self.fx < -1e150 or _max_abs(x) > self.far:
                 return self.done("unbounded", _unbounded(x, self.fx))
@@ -191,7 +194,7 @@ class _SQP:
                 }
             )
             if stationarity <= self.gtol * f_scale and feasibility <= self.ctol:
-                if self._escaped(k, a):
+                if self._escaped(k, svd):
                     known = False
                     continue
                 return self.done(
@@ -202,13 +205,13 @@ class _SQP:
                 )
             if k == maxiter:
                 break
-            failed = self._iterate(k, c, a)
+            failed = self._iterate(k, c, a, svd)
             if failed is not None:
                 return failed
             c, known = self.c_new, True
         return self.done("max_iterations", f"not converged in {maxiter} iterations")
 
-    def _iterate(self, k: int, c: np.ndarray, a: np.ndarray) -> Result | None:
+    def _iterate(self, k: int, c: np.ndarray, a: np.ndarray, svd: _Svd) -> Result | None:
         """One SQP step from self.x: the KKT system, then the merit line search. Returns a
         failed Result, or None with self.x, fx, c_new and lam moved on."""
         x = self.x
@@ -216,7 +219,6 @@ class _SQP:
             h = self.problem.lagrangian_hessian(x, self.lam)
         except NotFiniteError as err:
             return self.done("not_finite", f"a second derivative is not finite at x = {x}: {err}")
-        svd = _Svd(a)
         h = _convexify(h, svd.null_space, k, self.notes)
         solution = _kkt_solve(h, a, self.grad, c)
         if solution is None:
@@ -240,7 +242,7 @@ class _SQP:
         self.history.append(self.x.copy())
         return None
 
-    def _escaped(self, k: int, a: np.ndarray) -> bool:
+    def _escaped(self, k: int, svd: _Svd) -> bool:
         """At a point that satisfies the Lagrange conditions: if f curves down along the
         constraints there (a maximum or saddle), step off along that direction."""
         if self.escapes >= 3:
@@ -250,7 +252,7 @@ class _SQP:
             h = self.problem.lagrangian_hessian(x, self.lam)
         except NotFiniteError:
             return False
-        away = _negative_curvature(h, _Svd(a).null_space, x)
+        away = _negative_curvature(h, svd.null_space, x)
         if away is None:
             return False
         self.escapes += 1
@@ -284,7 +286,7 @@ def _unbounded(x: np.ndarray, fx: float) -> str:
 
 class _Svd:
     """A = U S V^T, and what SQP reads from it: the null space of A (the directions that
-    keep the linearised constraints) and the smallest solution of A d = r.
+    keep the linearised constraints) and least-squares solutions with A and A^T.
 
     LAPACK's dgesdd, as np.linalg.svd calls it, without NumPy's wrapper."""
 
@@ -295,6 +297,7 @@ class _Svd:
         values = s.tolist()
         self.rank = sum(v > 1e-12 * max(1.0, values[0]) for v in values)
         self.u, self.s, self.vt = u, s, vt
+        self.shape = a.shape
 
     @property
     def null_space(self) -> np.ndarray:
@@ -306,17 +309,12 @@ class _Svd:
         k = self.rank
         return self.vt[:k].T @ ((self.u[:, :k].T @ r) / self.s[:k])
 
-
-def _least_squares_multipliers(a: np.ndarray, grad: np.ndarray) -> np.ndarray:
-    """The lambda that minimises |A^T lambda - grad f| (the smallest such), as
-    np.lstsq(A.T, grad) finds it, from the SVD A = U S V^T: lambda = U S^-1 V^T grad f over
-    the singular values above lstsq's cutoff."""
-    u, s, vt, info = lapack.dgesdd(a, compute_uv=1, full_matrices=1)
-    if info:
-        return np.linalg.lstsq(a.T, grad, rcond=None)[0]
-    keep = s > np.finfo(float).eps * max(a.shape) * (s[0] if len(s) else 0.0)
-    r = int(keep.sum())
-    return u[:, :r] @ ((vt[:r] @ grad) / s[:r])
+    def least_squares_transposed(self, g: np.ndarray) -> np.ndarray:
+        """The smallest lambda that minimises |A^T lambda - g|, as np.linalg.lstsq(A.T, g)
+        finds it (the same cutoff of small singular values): U S^-1 V^T g."""
+        s = self.s
+        k = int(np.sum(s > np.finfo(float).eps * max(self.shape) * (s[0] if len(s) else 0.0)))
+        return self.u[:, :k] @ ((self.vt[:k] @ g) / s[:k])
 
 
 def _kkt_solve(
@@ -389,25 +387,25 @@ def _merit_step(
     merit = fx + mu * size
     slope = min(float(grad @ p) - mu * size, 0.0)
 
-    def trial(z: np.ndarray, t: float) -> tuple[bool, float, np.ndarray | None]:
-        """Whether the merit function drops enough at z for a step t; f and c there."""
+    def at(z: np.ndarray) -> tuple[float, np.ndarray, float] | None:
+        """f, c and the merit function at z; None where they are not finite."""
         try:
             fz, cz = problem.values(z)
         except NotFiniteError:
-            return False, math.nan, None
+            return None
         value = fz + mu * sum(map(abs, cz.tolist()))
-        return math.isfinite(value) and value <= merit + 1e-4 * t * slope, fz, cz
+        return (fz, cz, value) if math.isfinite(value) else None
 
     t = 1.0
     for i in range(50):
         z = x + t * p
-        good, fz, cz = trial(z, t)
-        if good:
-            return t, z, fz, cz  # type: ignore[return-value]
-        if i == 0 and cz is not None:
-            corrected = z - svd.smallest_solution(cz)
-            good, fz, cz = trial(corrected, 1.0)
-            if good:
-                return 1.0, corrected, fz, cz  # type: ignore[return-value]
+        found = at(z)
+        if found is not None and found[2] <= merit + 1e-4 * t * slope:
+            return t, z, found[0], found[1]
+        if i == 0 and found is not None:
+            corrected = z - svd.smallest_solution(found[1])
+            better = at(corrected)
+            if better is not None and better[2] <= merit + 1e-4 * slope:
+                return 1.0, corrected, better[0], better[1]
         t *= 0.5
     return None
