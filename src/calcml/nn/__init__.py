@@ -11,8 +11,10 @@ backpropagation, optimisers and training, small enough to read and take apart.
 
 from typing import Any
 
+from . import demos
 from .activations import ACTIVATIONS, Activation
-from .backprop import Gradients, backprop
+from .backprop import Gradients, ad_gradients, backprop
+from .demos import run_demo
 from .losses import LOSSES
 from .network import MLP, Dense
 from .train import OPTIMIZERS, History, train
@@ -46,7 +48,10 @@ __all__ = [
     "Dense",
     "Gradients",
     "History",
+    "ad_gradients",
     "backprop",
+    "demos",
     "loss",
+    "run_demo",
     "train",
 ]

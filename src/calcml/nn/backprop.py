@@ -106,3 +106,23 @@ def output_and_hidden_errors(
         deltas.append(delta)
     deltas.reverse()
     return deltas
+
+
+def ad_gradients(net: MLP, X: Any, Y: Any, loss: str = "mse") -> list[tuple[Any, Any]]:
+    """The same gradients as :func:`backprop`, [(dW, db), ...], by ``calcml.ad`` on the
+    same loss (the engine traces the forward pass and runs the chain rule backwards
+    itself): the check that the written-out equations are right.
+
+    >>> import numpy as np
+    >>> net = MLP([2, 3, 1], seed=1)
+    >>> X, Y = np.array([[0.5, -1.0]]), np.array([[1.0]])
+    >>> by_hand, by_ad = backprop(net, X, Y), ad_gradients(net, X, Y)
+    >>> max(float(np.max(np.abs(a - b))) for (a, _), (b, _) in zip(by_hand, by_ad)) < 1e-15
+    True
+    """
+    from .train import _ad_step
+
+    a0 = as_inputs(X, net.sizes[0])
+    y = as_targets(Y, a0.shape[0], net.sizes[-1], loss)
+    _, grads = _ad_step(net, a0, y, get_loss(loss, net.layers[-1].act))
+    return [(grads[2 * k], grads[2 * k + 1]) for k in range(len(net.layers))]

@@ -128,6 +128,7 @@ class History:
     optimizer: str = ""
     lr: float = 0.0
     batch_size: int | None = None
+    loss_name: str = ""  # "mse" or "cross_entropy"
 
     def __repr__(self) -> str:
         last = f"{self.loss[-1]:.6g}" if self.loss else "-"
@@ -177,7 +178,7 @@ def train(
         val = (xv, as_targets(validation[1], xv.shape[0], net.sizes[-1], loss))
     opt = OPTIMIZERS[optimizer](net.parameters(), lr)
     gradient = _backprop_step if engine == "backprop" else _ad_step
-    history = History(optimizer=optimizer, lr=lr, batch_size=batch_size)
+    history = History(optimizer=optimizer, lr=lr, batch_size=batch_size, loss_name=loss)
     rng = np.random.default_rng(seed)
     n = a0.shape[0]
     size = n if batch_size is None else min(batch_size, n)
