@@ -339,10 +339,12 @@ def _negative_curvature(h: np.ndarray, z: np.ndarray, x: np.ndarray) -> np.ndarr
     minimum, to second order)."""
     if z.shape[1] == 0:
         return None
-    values, vectors = np.linalg.eigh(z.T @ h @ z)
-    if values[0] >= -1e-8 * max(1.0, float(np.max(np.abs(h)))):
+    values, vectors, info = lapack.dsyevd(z.T @ h @ z, compute_v=1, lower=1)  # as np.eigh
+    if info:
+        values, vectors = np.linalg.eigh(z.T @ h @ z)  # raises LinAlgError as NumPy would
+    if values[0] >= -1e-8 * max(1.0, _max_abs(h.ravel())):
         return None
-    return 0.1 * max(1.0, float(np.linalg.norm(x))) * (z @ vectors[:, 0])
+    return 0.1 * max(1.0, math.sqrt(x @ x)) * (z @ vectors[:, 0])
 
 
 def _convexify(h: np.ndarray, z: np.ndarray, k: int, notes: list[str]) -> np.ndarray:
