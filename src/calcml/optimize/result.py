@@ -70,6 +70,10 @@ class Result:
     notes: list[str] = field(default_factory=list)
     variables: list[str] | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        self.rows  # noqa: B018 - builds the table: a function of the solver cannot be pickled
+        return self.__dict__
+
     @property
     def nit(self) -> int:
         """Iterations taken: the history holds x0 and one point per iteration."""
