@@ -402,13 +402,10 @@ class _Order:
     mirroring a Hessian's upper triangle are then one ``take``.
     """
 
-    def __init__(
-        self, compiled: _Compiled, shape: tuple[int, ...], index: np.ndarray, entries: list
-    ) -> None:
+    def __init__(self, compiled: _Compiled, shape: tuple[int, ...], index: np.ndarray) -> None:
         self.compiled = compiled
         self.shape = shape
         self.index = index
-        self.entries = entries  # the expressions compiled, to compile with other orders
 
     def at(self, p: np.ndarray) -> tuple[np.ndarray, bool]:
         """The output at the point p, and whether it is all finite."""
@@ -451,6 +448,7 @@ class _Symbolic:
         self.backend = backend
         self.engine = _engine(backend, exprs, symbols)
         self.orders: dict[int | tuple[int, ...], _Order] = {}
+        self._layouts: dict[int | tuple[int, ...], tuple] = {}  # (entries, shape, index)
         self._first: list[list[tuple[int, Any]]] | None = None  # raw Jacobian entries
 
     def order(self, k: int | tuple[int, ...]) -> _Order:
@@ -470,6 +468,7 @@ class _Symbolic:
                     # compile): start again with SymPy, for every order.
                     self.engine = _SympyEngine(self.exprs, self.symbols)
                     self.orders.clear()
+                    self._layouts.clear()
                     self._first = None
                     built = self._build(k)
             self.orders[k] = built
@@ -482,36 +481,45 @@ class _Symbolic:
         return self._first
 
     def _build(self, k: int | tuple[int, ...]) -> _Order:
+        entries, shape, index = self._layout(k)
+        return _Order(self.engine.compile(entries), shape, index)
+
+    def _layout(self, k: int | tuple[int, ...]) -> tuple[list, tuple[int, ...], np.ndarray]:
+        """The entries of order k (differentiated, not compiled), the output's shape, and
+        where each entry goes (see _take_index)."""
+        found = self._layouts.get(k)
+        if found is None:
+            found = self._layouts[k] = self._differentiate(k)
+        return found
+
+    def _differentiate(self, k: int | tuple[int, ...]) -> tuple[list, tuple[int, ...], np.ndarray]:
         eng = self.engine
         n, m = len(self.symbols), len(self.exprs)
         if k == 0:
-            entries = list(eng.exprs)
-            return _Order(eng.compile(entries), (m,), _take_index(m, m), entries)
+            return list(eng.exprs), (m,), _take_index(m, m)
         if k == 1:
             rows = self._first_derivatives()
             entries = [d for row in rows for _, d in row]
             flat = np.array([i * n + j for i, row in enumerate(rows) for j, _ in row], np.intp)
-            index = _take_index(m * n, len(entries), flat)
-            return _Order(eng.compile(entries), (m, n), index, entries)
+            return entries, (m, n), _take_index(m * n, len(entries), flat)
         if isinstance(k, tuple):
-            return self._build_together(k)
-        return self._build_hessians()
+            return self._layout_together(k)
+        return self._layout_hessians()
 
-    def _build_together(self, orders: tuple[int, ...]) -> _Order:
-        """Several orders compiled into one function, their outputs one after the other
-        in one flat array (its shape here is the total size)."""
-        parts = [self.order(j) for j in orders]
-        entries = [e for part in parts for e in part.entries]
+    def _layout_together(self, orders: tuple[int, ...]) -> tuple[list, tuple[int], np.ndarray]:
+        """Several orders as one: their outputs one after the other in one flat array."""
+        parts = [self._layout(j) for j in orders]
+        entries = [e for part_entries, _, _ in parts for e in part_entries]
         indices, offset = [], 0
-        for part in parts:
-            index = part.index + offset
-            index[part.index == len(part.entries)] = len(entries)  # 0 stays 0
+        for part_entries, _, part_index in parts:
+            index = part_index + offset
+            index[part_index == len(part_entries)] = len(entries)  # 0 stays 0
             indices.append(index)
-            offset += len(part.entries)
+            offset += len(part_entries)
         index = np.concatenate(indices)
-        return _Order(self.engine.compile(entries), (len(index),), index, entries)
+        return entries, (len(index),), index
 
-    def _build_hessians(self) -> _Order:
+    def _layout_hessians(self) -> tuple[list, tuple[int, ...], np.ndarray]:
         """The Hessian of each output: (n, n) for a scalar, (m, n, n) for a vector
         function. The upper triangle only, where variable j occurs in entry i."""
         eng = self.engine
@@ -526,7 +534,7 @@ class _Symbolic:
         index = _take_index(
             m * n * n, len(entries), np.array(upper, np.intp), np.array(lower, np.intp)
         )
-        return _Order(eng.compile(entries), (n, n) if m == 1 else (m, n, n), index, entries)
+        return entries, ((n, n) if m == 1 else (m, n, n)), index
 
 
 # --------------------------------------------------------------------------------------
