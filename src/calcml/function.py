@@ -1192,8 +1192,8 @@ def stacked(first: Function, second: Function) -> Function | None:
     expressions of the same variables (else None); built once, and kept on ``second``.
 
     SQP evaluates f and its constraints through it: their values, first derivatives and
-    Hessians then come from one compiled call each instead of two. Its own counters
-    count those calls; the solver counts them on ``first`` and ``second`` too.
+    Hessians then come from one compiled call each instead of two, and the solver counts
+    each such call on ``first`` and on ``second``.
 
     Examples
     --------
