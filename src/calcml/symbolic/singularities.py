@@ -57,9 +57,35 @@ def radius_of_convergence(expr: sympy.Expr, x: sympy.Symbol, about: float) -> fl
     points = singularities(expr, x, complex(about))
     if points is None:
         return None
+    points = [p for p in points if not _removable(expr, x, p)]
     if not points:
         return math.inf
     return float(min(abs(p - complex(about)) for p in points))
+
+
+def _removable(expr: sympy.Expr, x: sympy.Symbol, point: complex) -> bool:
+    """Whether ``expr`` is in fact analytic at ``point`` (sin(x)/x at 0: 1/x's pole is
+    cancelled). Probed with 30-digit values on two small circles around the point: an
+    analytic function's spread shrinks at least in proportion to the radius; a pole's
+    grows, a branch point's (sqrt, log) shrinks more slowly or not at all."""
+    import mpmath
+
+    f = sympy.lambdify(x, expr, modules="mpmath")
+    spreads = []
+    try:
+        with mpmath.workdps(30):
+            centre = mpmath.mpc(point.real, point.imag)
+            for radius in (mpmath.mpf("1e-4"), mpmath.mpf("1e-8")):
+                values = [
+                    f(centre + radius * mpmath.expjpi(mpmath.mpf(2 * k) / 8)) for k in range(8)
+                ]
+                mean = mpmath.fsum(values) / 8
+                spreads.append(max(abs(v - mean) for v in values))
+    except (ZeroDivisionError, ValueError, TypeError, OverflowError):
+        return False
+    if not all(mpmath.isfinite(s) for s in spreads):
+        return False
+    return bool(spreads[1] <= spreads[0] * 1e-3 + mpmath.mpf("1e-25"))
 
 
 def singularities(expr: sympy.Expr, x: sympy.Symbol, near: complex) -> list[complex] | None:

@@ -207,8 +207,12 @@ class Taylor:
             m = max_abs(self.next_derivative, self.variable, lo, hi)
         except NoIntervalRule as err:
             raise CalcmlError(f"no safe bound for this function: {err}") from None
-        reach = max(a - lo, hi - a)
-        return m.upper * reach**n / math.factorial(n)
+        # The reach from the exact point (a = 1/10 is not the double 0.1), rounded up, and
+        # the product rounded up too: the bound must not fall below the true error.
+        exact = max(self.about - sympy.Rational(lo), sympy.Rational(hi) - self.about)
+        reach = math.nextafter(float(exact), math.inf)
+        bound = m.upper * reach**n / math.factorial(n)
+        return float(bound * (1.0 + 8 * np.finfo(float).eps)) if bound > 0 else float(bound)
 
     def explain(self) -> str:
         """The derivative table and the polynomial, as text."""
@@ -275,7 +279,34 @@ def _side(u: sympy.Expr, x: sympy.Symbol, a: sympy.Expr, direction: int) -> int:
     """The sign of u just to one side of a (+1 right, -1 left)."""
     eps = sympy.Rational(1, 10**8) * (1 + abs(a))
     value = u.subs(x, a + direction * eps).evalf(40)
+    if value.is_real is not True:
+        side = "right" if direction > 0 else "left"
+        raise CalcmlError(
+            f"{to_text(u)} is not a real number just {side} of {x} = {to_text(a)}, so the "
+            "function is not defined on both sides there: it has no Taylor series there"
+        )
     return 1 if value > 0 else -1
+
+
+def _away_from_zero(expr: sympy.Expr, x: sympy.Symbol, a: sympy.Expr) -> sympy.Expr:
+    """|u| and sign(u) with u(a) != 0 replaced by s u and s, s the sign of u(a): near a
+    they are the same function (|sqrt(x)| is sqrt(x) about 1), and without the |.| the
+    derivatives are plain ones. Innermost first, so that |sin(|x - 3|)| unwraps fully."""
+    for _ in range(len(expr.atoms(sympy.Abs, sympy.sign))):
+        swap = {}
+        for k in expr.atoms(sympy.Abs, sympy.sign):
+            value = k.args[0].subs(x, a)
+            if value.has(x) or value.atoms(sympy.Abs, sympy.sign):
+                continue
+            value = value.evalf(40)
+            if value.is_real is not True or value == 0 or not value.is_finite:
+                continue
+            s = 1 if value > 0 else -1
+            swap[k] = s * k.args[0] if isinstance(k, sympy.Abs) else sympy.Integer(s)
+        if not swap:
+            break
+        expr = expr.xreplace(swap)
+    return expr
 
 
 def _smooth_branch(expr: sympy.Expr, x: sympy.Symbol, a: sympy.Expr, order: int) -> sympy.Expr:
@@ -283,6 +314,7 @@ def _smooth_branch(expr: sympy.Expr, x: sympy.Symbol, a: sympy.Expr, order: int)
     right of a, when the left branch has the same derivatives up to ``order`` (then the
     Taylor series exists: sin(|x|)^2 is sin(x)^2); otherwise a CalcmlError naming the
     corner (|x| about 0 has slopes -1 and 1)."""
+    expr = _away_from_zero(expr, x, a)
     kinks = [k for k in expr.atoms(sympy.Abs, sympy.sign) if k.args[0].subs(x, a).equals(0)]
     if not kinks or (order == 0 and all(isinstance(k, sympy.Abs) for k in kinks)):
         return expr  # |u| itself is continuous: its value needs no branch
@@ -292,7 +324,13 @@ def _smooth_branch(expr: sympy.Expr, x: sympy.Symbol, a: sympy.Expr, order: int)
         for k in kinks:
             s = _side(k.args[0], x, a, direction)
             swap[k] = s * k.args[0] if isinstance(k, sympy.Abs) else sympy.Integer(s)
-        return expr.xreplace(swap)
+        out = expr
+        for _ in range(len(kinks)):  # nested corners (|sin(|x|)|): one level per pass
+            nxt = out.xreplace(swap)
+            if nxt == out:
+                break
+            out = nxt
+        return out
 
     right, left = branch(1), branch(-1)
     d_right, d_left = right, left
@@ -313,7 +351,7 @@ def _value_at(d: Any, x: sympy.Symbol, a: sympy.Expr, n: int, f: sympy.Expr) -> 
     if value.is_Float or value.has(sympy.Float):
         value = value.evalf()  # (-1/2)**0.5 is only seen to be imaginary once evaluated
     which = "f itself" if n == 0 else f"the {_ordinal(n)} derivative"
-    if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+    if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.AccumBounds):
         raise CalcmlError(
             f"{to_text(f)} has no Taylor series about {x} = {to_text(a)}: {which} "
             f"({to_text(_to_sympy(d))}) is not defined there"
@@ -479,9 +517,14 @@ def _multi_expression(
 
     def at(e: sympy.Expr, what: str) -> sympy.Expr:
         v = e.subs(sub)
-        if v.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+        if v.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.AccumBounds):
             raise CalcmlError(
                 f"{to_text(f)} has no Taylor series about the point: {what} is not defined there"
+            )
+        if v.is_real is False or (v.is_real is None and not v.evalf(30).is_real):
+            raise CalcmlError(
+                f"{to_text(f)} has no real Taylor series about the point: {what} is "
+                f"{to_text(v)} there, not a real number"
             )
         return v
 
