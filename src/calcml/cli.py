@@ -203,6 +203,39 @@ def _note(message: str) -> None:
 Point = dict[str, float] | list[float]
 
 
+def split_items(
+    text: str, flag: str, example: str, what: str = "coordinate", kind: str = "variable"
+) -> list[str] | list[tuple[str, str]]:
+    """Split ``a=1,b=2`` into [(name, text), ...] or ``1,2`` into [text, ...], refusing
+    empty items, a mix of named and unnamed ones, bad or repeated names (the shared
+    grammar of --at, --about and --p0; the values are read by the caller).
+
+    >>> split_items("x=2, y=3", "--at", "")
+    [('x', '2'), ('y', '3')]
+    >>> split_items("2,3", "--at", "")
+    ['2', '3']
+    """
+    items = [item.strip() for item in text.split(",")]
+    if not text.strip() or not all(items):
+        raise UsageProblem(f"{flag} {text!r}: an empty {what}; {example}")
+    named = ["=" in item for item in items]
+    if any(named) and not all(named):
+        raise UsageProblem(f"{flag} {text!r}: give every {what} a name or none; {example}")
+    if not all(named):
+        return items
+    pairs: list[tuple[str, str]] = []
+    for item in items:
+        name, _, value = (part.strip() for part in item.partition("="))
+        if not name.isidentifier():
+            raise UsageProblem(f"{flag} {text!r}: {name!r} is not a {kind} name; {example}")
+        if any(name == seen for seen, _ in pairs):
+            raise UsageProblem(f"{flag} {text!r}: {name} is given twice")
+        if not value:
+            raise UsageProblem(f"{flag} {text!r}: {name} has no value; {example}")
+        pairs.append((name, value))
+    return pairs
+
+
 def parse_point(text: str) -> Point:
     """Read ``--at``: ``x=2,y=3`` gives a dict, ``2,3`` a list (plain float(), never eval).
 
@@ -212,23 +245,10 @@ def parse_point(text: str) -> Point:
     [2.0, 3.0]
     """
     example = "write it as x=2,y=3 (by name) or 2,3 (in variable order)"
-    items = [item.strip() for item in text.split(",")]
-    if not text.strip() or not all(items):
-        raise UsageProblem(f"--at {text!r}: an empty coordinate; {example}")
-    named = ["=" in item for item in items]
-    if any(named) and not all(named):
-        raise UsageProblem(f"--at {text!r}: give every coordinate a name or none; {example}")
-    if not all(named):
-        return [_coordinate(item, text, example) for item in items]
-    point: dict[str, float] = {}
-    for item in items:
-        name, _, value = (part.strip() for part in item.partition("="))
-        if not name.isidentifier():
-            raise UsageProblem(f"--at {text!r}: {name!r} is not a variable name; {example}")
-        if name in point:
-            raise UsageProblem(f"--at {text!r}: {name} is given twice")
-        point[name] = _coordinate(value, text, example)
-    return point
+    items = split_items(text, "--at", example)
+    if items and isinstance(items[0], str):
+        return [_coordinate(item, text, example) for item in items]  # type: ignore[arg-type]
+    return {name: _coordinate(value, text, example) for name, value in items}
 
 
 def _coordinate(value: str, text: str, example: str) -> float:
@@ -609,26 +629,11 @@ def parse_about(text: str) -> About:
     [1.0, 2.0]
     """
     example = "write it as 0 or pi/2 (one variable), x=1,y=2 or 1,2 (several)"
-    items = [item.strip() for item in text.split(",")]
-    if not text.strip() or not all(items):
-        raise UsageProblem(f"--about {text!r}: an empty coordinate; {example}")
-    named = ["=" in item for item in items]
-    if any(named) and not all(named):
-        raise UsageProblem(f"--about {text!r}: give every coordinate a name or none; {example}")
-    if not all(named):
-        values = [_about_value(item, text) for item in items]
+    items = split_items(text, "--about", example)
+    if items and isinstance(items[0], str):
+        values = [_about_value(item, text) for item in items]  # type: ignore[arg-type]
         return values[0] if len(values) == 1 else values
-    point: dict[str, str | float] = {}
-    for item in items:
-        name, _, value = (part.strip() for part in item.partition("="))
-        if not name.isidentifier():
-            raise UsageProblem(f"--about {text!r}: {name!r} is not a variable name; {example}")
-        if name in point:
-            raise UsageProblem(f"--about {text!r}: {name} is given twice")
-        if not value:
-            raise UsageProblem(f"--about {text!r}: {name} has no value; {example}")
-        point[name] = _about_value(value, text)
-    return point
+    return {name: _about_value(value, text) for name, value in items}
 
 
 def parse_interval(text: str) -> tuple[float, float]:
@@ -1380,16 +1385,9 @@ def parse_p0(text: str) -> dict[str, float] | list[float]:
     >>> parse_p0("500,1e-4")
     [500.0, 0.0001]
     """
-    items = [item.strip() for item in text.split(",")]
-    if not text.strip() or not all(items):
-        raise UsageProblem(f"--p0 {text!r}: an empty value; {P0_EXAMPLE}")
-    named = ["=" in item for item in items]
-    if any(named) and not all(named):
-        raise UsageProblem(f"--p0 {text!r}: give every value a name or none; {P0_EXAMPLE}")
+    items = split_items(text, "--p0", P0_EXAMPLE, what="value", kind="parameter")
 
-    def number(value: str, name: str = "") -> float:
-        if not value:
-            raise UsageProblem(f"--p0 {text!r}: {name} has no value; {P0_EXAMPLE}")
+    def number(value: str) -> float:
         try:
             v = float(value)
         except ValueError:
@@ -1398,17 +1396,9 @@ def parse_p0(text: str) -> dict[str, float] | list[float]:
             raise UsageProblem(f"--p0 {text!r}: {value!r} is not a finite number")
         return v
 
-    if not all(named):
-        return [number(item) for item in items]
-    p0: dict[str, float] = {}
-    for item in items:
-        name, _, value = (part.strip() for part in item.partition("="))
-        if not name.isidentifier():
-            raise UsageProblem(f"--p0 {text!r}: {name!r} is not a parameter name; {P0_EXAMPLE}")
-        if name in p0:
-            raise UsageProblem(f"--p0 {text!r}: {name} is given twice")
-        p0[name] = number(value, name)
-    return p0
+    if items and isinstance(items[0], str):
+        return [number(item) for item in items]  # type: ignore[arg-type]
+    return {name: number(value) for name, value in items}
 
 
 FIT_METHODS = ("lm", "gauss_newton", "gradient_descent")
