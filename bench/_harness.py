@@ -167,6 +167,20 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
+def fixed(x: float | None, digits: int = 2) -> str:
+    """A number with ``digits`` decimals, or "-" for one not measured."""
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def err_text(err: float | None) -> str:
+    """A relative error as a table shows it: "-" not checked, "shape!" shapes differ."""
+    if err is None:
+        return "-"
+    if err == float("inf"):
+        return "shape!"
+    return f"{err:.1e}"
+
+
 def truncate(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 

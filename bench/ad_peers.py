@@ -3,7 +3,8 @@
 ``bench_ad.py`` starts one long-lived worker per engine (calcml, autograd, jax, torch,
 numdifftools, numpy-fd, scipy), because PyTorch and JAX slow each other down when they
 share a process (thread pools, allocators). A worker imports only its own library and
-answers one command per line on stdin with one JSON line on stdout:
+answers one command per line on stdin with one JSON line on stdout (the protocol, and
+the driver's end of it, are in ``_workers.py``):
 
 ``setup CASE``
     builds the engine's variants for the case (e.g. jax: eager and jit), calls each once
@@ -41,20 +42,27 @@ os.environ.setdefault(
 
 import argparse
 import gc
-import json
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from _harness import calibrate
-
-perf_counter_ns, process_time_ns = time.perf_counter_ns, time.process_time_ns
+from _workers import (
+    Worker,
+    dist_version,
+    loop,
+    print_profile,
+    print_setup,
+    profile_calls,
+    scratch_dir,
+    warm_up,
+    worker_main,
+    worker_parser,
+)
 
 ENGINES = ("calcml", "autograd", "jax", "torch", "numdifftools", "numpy-fd", "scipy")
 
@@ -135,12 +143,6 @@ def to_numpy(out: Any) -> np.ndarray:
 # -- the engines: each returns (version, variants(case, x)) ------------------------------
 
 
-def _version(dist: str) -> str:
-    from importlib.metadata import version
-
-    return version(dist)
-
-
 def _pair_variants(
     label: str, f: Callable, g: Callable, jit: bool = False, note: str = ""
 ) -> list[Variant]:
@@ -219,7 +221,7 @@ def engine_autograd():
             return [Variant("autograd", lambda: j(x), note="autograd.jacobian")]
         return []
 
-    return _version("autograd"), variants
+    return dist_version("autograd"), variants
 
 
 def engine_jax():
@@ -437,185 +439,73 @@ LOADERS = {
 }
 
 
-# -- the worker ---------------------------------------------------------------------------
+# -- the worker: the shared protocol (_workers.Worker), with this benchmark's variants -----
 
 
-def _loop(call: Callable[[], Any], n: int) -> tuple[int, int]:
-    """Wall time and CPU time (ns) of ``n`` back-to-back calls.
+class AdWorker(Worker):
+    """A variant's loop is ``call``, n times; numdifftools' 100-D Hessian is slow."""
 
-    CPU time is the whole process's (``process_time_ns``), not the calling thread's as
-    in ``_harness``: JAX and PyTorch may hand work to threads of their own, and each
-    engine is alone in its process, so the process's CPU time is the engine's.
-    """
-    r = range(n)
-    cpu = process_time_ns()
-    start = perf_counter_ns()
-    for _ in r:
-        call()
-    wall = perf_counter_ns() - start
-    return wall, process_time_ns() - cpu
+    loaders = LOADERS
+    hide_variable = "AD_BENCH_HIDE"
 
+    def build(self, case: str) -> list[Variant]:
+        return self.make_variants(case, inputs(case))
 
-class Worker:
-    def __init__(self, engine: str, out: Path, target_ms: float) -> None:
-        self.engine, self.out, self.target_ms = engine, out, target_ms
-        hidden = {n.strip() for n in os.environ.get("AD_BENCH_HIDE", "").split(",")}
-        if engine in hidden:
-            raise ImportError(f"No module named {engine!r} (hidden by AD_BENCH_HIDE)")
-        self.version, self._variants = LOADERS[engine]()
-        self.cases: dict[str, list[Variant]] = {}
-        self.iterations: dict[tuple[str, str], int] = {}
+    def describe(self, v: Variant) -> dict:
+        return {
+            "label": v.label,
+            "role": v.role,
+            "pair": v.pair,
+            "approx": v.approx,
+            "slow": v.slow,
+            "jit": v.jit,
+            "note": v.note,
+        }
 
-    def setup(self, case: str) -> dict:
-        x = inputs(case)
-        rows = []
-        try:
-            variants = self._variants(case, x)
-        except Exception as err:  # reported, the benchmark carries on
-            return {"variants": [], "error": f"{type(err).__name__}: {err}"}
-        kept = []
-        for k, v in enumerate(variants):
-            row = {
-                "label": v.label,
-                "role": v.role,
-                "pair": v.pair,
-                "approx": v.approx,
-                "slow": v.slow,
-                "jit": v.jit,
-                "note": v.note,
-            }
-            try:
-                start = time.perf_counter_ns()
-                result = v.call()  # the first call: imports, caches, JIT compilation
-                row["first_ms"] = (time.perf_counter_ns() - start) / 1e6
-                path = self.out / f"{self.engine}__{k}__{case}.npy"
-                np.save(path, to_numpy(result))
-                row["file"] = str(path)
-                if v.slow:
-                    n = 1
-                else:
-                    # A few more calls before calibrating: JAX's eager mode, for one, is
-                    # still slower on its second call than later.
-                    start = time.perf_counter_ns()
-                    for _ in range(3):
-                        v.call()
-                        if time.perf_counter_ns() - start > 300e6:
-                            break
-                    n = calibrate(v.call, self.target_ms)
-                row["iterations"] = n
-                self.iterations[(case, v.label)] = n
-                kept.append(v)
-            except Exception as err:  # one failing variant does not stop the others
-                row["error"] = f"{type(err).__name__}: {err}"
-            rows.append(row)
-        self.cases[case] = kept
-        return {"variants": rows}
+    def first_call(self, case: str, k: int, v: Variant, row: dict) -> None:
+        start = time.perf_counter_ns()
+        result = v.call()  # the first call: imports, caches, JIT compilation
+        row["first_ms"] = (time.perf_counter_ns() - start) / 1e6
+        path = self.result_path(case, k, ".npy")
+        np.save(path, to_numpy(result))
+        row["file"] = str(path)
 
-    def measure(self, case: str, round_: int, slow: bool) -> dict:
-        variants = [v for v in self.cases.get(case, []) if slow or not v.slow]
-        if not variants:
-            return {}
-        shift = round_ % len(variants)
-        order = variants[shift:] + variants[:shift]
-        times = {}
-        for v in order:
-            n = self.iterations[(case, v.label)]
-            gc.collect()
-            wall, cpu = _loop(v.call, n)
-            times[v.label] = [wall / n, cpu / n]
-        return times
+    def loop_length(self, v: Variant) -> int:
+        if v.slow:
+            return 1
+        warm_up(v.call, 3)  # JAX's eager mode, for one, is slower on its second call
+        return calibrate(v.call, self.target_ms)
 
+    def time_loop(self, case: str, v: Variant) -> list[float]:
+        n = self.iterations[(case, v.label)]
+        gc.collect()
+        wall, cpu = loop(v.call, n)
+        return [wall / n, cpu / n]
 
-def serve(engine: str, out: Path, target_ms: float) -> None:
-    # The protocol owns the real stdout; anything a library prints goes to stderr.
-    channel = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-
-    def reply(obj: object) -> None:
-        channel.write(json.dumps(obj) + "\n")
-        channel.flush()
-
-    try:
-        worker = Worker(engine, out, target_ms)
-    except ImportError as err:
-        reply({"ok": False, "error": f"not installed ({type(err).__name__}: {err})"})
-        return
-    except Exception as err:
-        reply({"ok": False, "error": f"failed to load ({type(err).__name__}: {err})"})
-        return
-    reply({"ok": True, "version": worker.version})
-    for line in sys.stdin:
-        words = line.split()
-        if not words:
-            continue
-        if words[0] == "quit":
-            break
-        if words[0] == "setup":
-            reply(worker.setup(words[1]))
-        elif words[0] == "measure":
-            reply(worker.measure(words[1], int(words[2]), "slow" in words[3:]))
-        else:
-            reply({"error": f"unknown command {words[0]!r}"})
+    def is_slow(self, v: Variant) -> bool:
+        return v.slow
 
 
 def one_shot(args: argparse.Namespace) -> None:
     """Measure one engine on one case alone (no peers, no rounds): for a quick look."""
-    out = Path(os.environ.get("TMPDIR", "/tmp")) / f"ad_peers_{os.getpid()}"
-    out.mkdir(exist_ok=True)
-    worker = Worker(args.engine, out, args.target_ms)
-    info = worker.setup(args.case)
-    print(f"{args.engine} {worker.version}: {CASES[args.case]}")
-    if "error" in info:
-        print("error:", info["error"])
-    for row in info["variants"]:
-        print(
-            f"  {row['label']}: first call {row.get('first_ms', float('nan')):.3f} ms, "
-            f"{row.get('iterations', '-')} iterations per sample {row.get('error', '')}"
-        )
-    samples: dict[str, list[float]] = {}
-    for r in range(args.samples):
-        for label, (wall, _cpu) in worker.measure(args.case, r, slow=True).items():
-            samples.setdefault(label, []).append(wall)
-    for label, walls in samples.items():
-        print(
-            f"  {label:<24} median {statistics.median(walls) / 1e3:12,.1f} us "
-            f"over {len(walls)} samples"
-        )
-    if args.profile:
-        import cProfile
-        import pstats
-
-        for v in worker.cases[args.case]:
-            n = max(1, worker.iterations[(args.case, v.label)] * 5)
-            profile = cProfile.Profile()
-            profile.enable()
-            for _ in range(n):
-                v.call()
-            profile.disable()
-            print(f"\ncProfile of {v.label}, {n} calls, sorted by own time:")
-            pstats.Stats(profile, stream=sys.stdout).sort_stats("tottime").print_stats(25)
-    for f in out.iterdir():
-        f.unlink()
-    out.rmdir()
+    with scratch_dir("ad_peers") as out:
+        worker = AdWorker(args.engine, out, args.target_ms)
+        print_setup(worker, args.case, CASES[args.case], "call", "iterations")
+        for label, rows in worker.samples(args.case, args.samples).items():
+            walls = [row[0] for row in rows]
+            print(
+                f"  {label:<24} median {statistics.median(walls) / 1e3:12,.1f} us "
+                f"over {len(walls)} samples"
+            )
+        if args.profile:
+            for v in worker.cases[args.case]:
+                n = profile_calls(worker, args.case, v)
+                print_profile(v.call, n, f"\ncProfile of {v.label}, {n} calls, sorted by own time:")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("engine", choices=ENGINES)
-    parser.add_argument("case", nargs="?", choices=list(CASES))
-    parser.add_argument("--serve", action="store_true", help="answer commands on stdin")
-    parser.add_argument("--out", type=Path, help="folder for the results (with --serve)")
-    parser.add_argument("--target-ms", type=float, default=20.0)
-    parser.add_argument("--samples", type=int, default=9, help="one-shot mode: samples")
-    parser.add_argument("--profile", action="store_true", help="one-shot mode: cProfile")
-    args = parser.parse_args()
-    if args.serve:
-        serve(args.engine, args.out, args.target_ms)
-    elif args.case:
-        one_shot(args)
-    else:
-        parser.error("give a CASE, or --serve")
+    parser = worker_parser(__doc__.splitlines()[0], ENGINES, CASES)
+    worker_main(parser, AdWorker, one_shot)
 
 
 if __name__ == "__main__":

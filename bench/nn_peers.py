@@ -4,7 +4,8 @@
 jax), because PyTorch and JAX slow each other down when they share a process. A worker
 imports only its own library (the network, its weights and its data are made here with
 NumPy, the same in every process) and answers one command per line on stdin with one
-JSON line on stdout, as ``ad_peers.py`` does:
+JSON line on stdout, as ``ad_peers.py`` does (the protocol, and the driver's end of it, are
+in ``_workers.py``):
 
 ``setup CASE``
     builds the engine's variants for the case, sets the parameters to the common start,
@@ -45,20 +46,28 @@ os.environ.setdefault(
 
 import argparse
 import gc
-import json
 import resource
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from _harness import calibrate
-from ad_peers import _loop, _version
+from _workers import (
+    Worker,
+    dist_version,
+    loop,
+    print_profile,
+    print_setup,
+    profile_calls,
+    scratch_dir,
+    warm_up,
+    worker_main,
+    worker_parser,
+)
 
 ENGINES = ("calcml", "numpy", "torch", "autograd", "jax")
 
@@ -380,7 +389,7 @@ def engine_autograd():
             )
         ]
 
-    return _version("autograd"), variants
+    return dist_version("autograd"), variants
 
 
 def engine_jax():
@@ -445,149 +454,69 @@ LOADERS = {
 }
 
 
-# -- the worker ---------------------------------------------------------------------------
+# -- the worker: the shared protocol (_workers.Worker), with this benchmark's variants -----
 
 
-class Worker:
-    def __init__(self, engine: str, out: Path, target_ms: float) -> None:
-        self.engine, self.out, self.target_ms = engine, out, target_ms
-        hidden = {n.strip() for n in os.environ.get("NN_BENCH_HIDE", "").split(",")}
-        if engine in hidden:
-            raise ImportError(f"No module named {engine!r} (hidden by NN_BENCH_HIDE)")
-        self.version, self._variants = LOADERS[engine]()
-        self.cases: dict[str, list[Variant]] = {}
-        self.iterations: dict[tuple[str, str], int] = {}
+class NnWorker(Worker):
+    """A variant's loop is n training steps from the common start; it counts page faults."""
 
-    def setup(self, case: str) -> dict:
-        try:
-            variants = self._variants(case)
-        except Exception as err:  # reported, the benchmark carries on
-            return {"variants": [], "error": f"{type(err).__name__}: {err}"}
-        rows, kept = [], []
-        for k, v in enumerate(variants):
-            row = {"label": v.label, "steps": v.steps, "jit": v.jit, "note": v.note}
-            try:
-                v.reset()
-                one = v.one_step or v.call
-                start = time.perf_counter_ns()
-                one()  # the first step: imports, caches, JIT compilation
-                row["first_ms"] = (time.perf_counter_ns() - start) / 1e6
-                path = self.out / f"{self.engine}__{k}__{case}.npz"
-                np.savez(path, *v.params())
-                row["file"] = str(path)
-                if v.one_step is not None:
-                    v.call()  # the timed call's own first run
-                # A few more calls before calibrating (JAX and PyTorch settle after a few).
-                start = time.perf_counter_ns()
-                for _ in range(5):
-                    v.call()
-                    if time.perf_counter_ns() - start > 300e6:
-                        break
-                v.reset()
-                n = calibrate(v.call, self.target_ms)
-                row["iterations"] = n
-                self.iterations[(case, v.label)] = n
-                kept.append(v)
-            except Exception as err:  # one failing variant does not stop the others
-                row["error"] = f"{type(err).__name__}: {err}"
-            rows.append(row)
-        self.cases[case] = kept
-        return {"variants": rows}
+    loaders = LOADERS
+    hide_variable = "NN_BENCH_HIDE"
 
-    def measure(self, case: str, round_: int) -> dict:
-        variants = self.cases.get(case, [])
-        if not variants:
-            return {}
-        shift = round_ % len(variants)
-        times = {}
-        for v in variants[shift:] + variants[:shift]:
-            n = self.iterations[(case, v.label)]
-            v.reset()  # every loop follows the same trajectory from the same start
-            gc.collect()
-            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-            wall, cpu = _loop(v.call, n)
-            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
-            steps = n * v.steps
-            times[v.label] = [wall / steps, cpu / steps, faults / steps]
-        return times
+    def build(self, case: str) -> list[Variant]:
+        return self.make_variants(case)
 
+    def describe(self, v: Variant) -> dict:
+        return {"label": v.label, "steps": v.steps, "jit": v.jit, "note": v.note}
 
-def serve(engine: str, out: Path, target_ms: float) -> None:
-    # The protocol owns the real stdout; anything a library prints goes to stderr.
-    channel = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
+    def first_call(self, case: str, k: int, v: Variant, row: dict) -> None:
+        v.reset()
+        one = v.one_step or v.call
+        start = time.perf_counter_ns()
+        one()  # the first step: imports, caches, JIT compilation
+        row["first_ms"] = (time.perf_counter_ns() - start) / 1e6
+        path = self.result_path(case, k, ".npz")
+        np.savez(path, *v.params())
+        row["file"] = str(path)
 
-    def reply(obj: object) -> None:
-        channel.write(json.dumps(obj) + "\n")
-        channel.flush()
+    def loop_length(self, v: Variant) -> int:
+        if v.one_step is not None:
+            v.call()  # the timed call's own first run
+        warm_up(v.call, 5)  # JAX and PyTorch settle after a few steps
+        v.reset()
+        return calibrate(v.call, self.target_ms)
 
-    try:
-        worker = Worker(engine, out, target_ms)
-    except ImportError as err:
-        reply({"ok": False, "error": f"not installed ({type(err).__name__}: {err})"})
-        return
-    except Exception as err:
-        reply({"ok": False, "error": f"failed to load ({type(err).__name__}: {err})"})
-        return
-    reply({"ok": True, "version": worker.version})
-    for line in sys.stdin:
-        words = line.split()
-        if not words:
-            continue
-        if words[0] == "quit":
-            break
-        if words[0] == "setup":
-            reply(worker.setup(words[1]))
-        elif words[0] == "measure":
-            reply(worker.measure(words[1], int(words[2])))
-        else:
-            reply({"error": f"unknown command {words[0]!r}"})
+    def time_loop(self, case: str, v: Variant) -> list[float]:
+        """[wall ns, CPU ns, minor page faults] per training step."""
+        n = self.iterations[(case, v.label)]
+        v.reset()  # every loop follows the same trajectory from the same start
+        gc.collect()
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        wall, cpu = loop(v.call, n)
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+        steps = n * v.steps
+        return [wall / steps, cpu / steps, faults / steps]
 
 
 def one_shot(args: argparse.Namespace) -> None:
     """Measure one engine on one case alone (no peers, no rounds): for a quick look."""
-    out = Path(os.environ.get("TMPDIR", "/tmp")) / f"nn_peers_{os.getpid()}"
-    out.mkdir(exist_ok=True)
-    worker = Worker(args.engine, out, args.target_ms)
-    info = worker.setup(args.case)
-    print(f"{args.engine} {worker.version}: {CASES[args.case].title}")
-    if "error" in info:
-        print("error:", info["error"])
-    for row in info["variants"]:
-        print(
-            f"  {row['label']}: first step {row.get('first_ms', float('nan')):.3f} ms, "
-            f"{row.get('iterations', '-')} calls per sample {row.get('error', '')}"
-        )
-    samples: dict[str, list[list[float]]] = {}
-    for r in range(args.samples):
-        for label, row in worker.measure(args.case, r).items():
-            samples.setdefault(label, []).append(row)
-    for label, rows in samples.items():
-        wall, cpu, faults = (statistics.median(col) for col in zip(*rows, strict=True))
-        print(
-            f"  {label:<20} median {wall / 1e3:10,.1f} us per step (cpu {cpu / 1e3:,.1f} us, "
-            f"{faults:,.1f} page faults) over {len(rows)} samples"
-        )
-    if args.profile:
-        import cProfile
-        import pstats
-
-        for v in worker.cases[args.case]:
-            n = max(1, worker.iterations[(args.case, v.label)] * 5)
-            v.reset()
-            profile = cProfile.Profile()
-            profile.enable()
-            for _ in range(n):
-                v.call()
-            profile.disable()
-            print(f"\ncProfile of {v.label}, {n} calls ({n * v.steps} steps), by own time:")
-            pstats.Stats(profile, stream=sys.stdout).sort_stats("tottime").print_stats(25)
-    if args.breakdown:
-        breakdown(args.case, args.target_ms)
-    for f in out.iterdir():
-        f.unlink()
-    out.rmdir()
+    with scratch_dir("nn_peers") as out:
+        worker = NnWorker(args.engine, out, args.target_ms)
+        print_setup(worker, args.case, CASES[args.case].title, "step", "calls")
+        for label, rows in worker.samples(args.case, args.samples).items():
+            wall, cpu, faults = (statistics.median(col) for col in zip(*rows, strict=True))
+            print(
+                f"  {label:<20} median {wall / 1e3:10,.1f} us per step "
+                f"(cpu {cpu / 1e3:,.1f} us, {faults:,.1f} page faults) over {len(rows)} samples"
+            )
+        if args.profile:
+            for v in worker.cases[args.case]:
+                n = profile_calls(worker, args.case, v)
+                v.reset()
+                heading = f"\ncProfile of {v.label}, {n} calls ({n * v.steps} steps), by own time:"
+                print_profile(v.call, n, heading)
+        if args.breakdown:
+            breakdown(args.case, args.target_ms)
 
 
 def breakdown(case: str, target_ms: float) -> None:
@@ -678,7 +607,7 @@ def breakdown(case: str, target_ms: float) -> None:
         cpu = []
         for _ in range(7):
             gc.collect()
-            cpu.append(_loop(fn, n)[1] / n / 1e3)
+            cpu.append(loop(fn, n)[1] / n / 1e3)
         t = statistics.median(cpu)
         if not label.startswith(" "):
             total += t
@@ -687,26 +616,13 @@ def breakdown(case: str, target_ms: float) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("engine", choices=ENGINES)
-    parser.add_argument("case", nargs="?", choices=list(CASES))
-    parser.add_argument("--serve", action="store_true", help="answer commands on stdin")
-    parser.add_argument("--out", type=Path, help="folder for the results (with --serve)")
-    parser.add_argument("--target-ms", type=float, default=20.0)
-    parser.add_argument("--samples", type=int, default=9, help="one-shot mode: samples")
-    parser.add_argument("--profile", action="store_true", help="one-shot mode: cProfile")
+    parser = worker_parser(__doc__.splitlines()[0], ENGINES, CASES)
     parser.add_argument(
         "--breakdown",
         action="store_true",
         help="one-shot mode, calcml: CPU time of each piece of the step",
     )
-    args = parser.parse_args()
-    if args.serve:
-        serve(args.engine, args.out, args.target_ms)
-    elif args.case:
-        one_shot(args)
-    else:
-        parser.error("give a CASE, or --serve")
+    worker_main(parser, NnWorker, one_shot)
 
 
 if __name__ == "__main__":
