@@ -247,17 +247,18 @@ def parse_point(text: str) -> Point:
     example = "write it as x=2,y=3 (by name) or 2,3 (in variable order)"
     items = split_items(text, "--at", example)
     if items and isinstance(items[0], str):
-        return [_coordinate(item, text, example) for item in items]  # type: ignore[arg-type]
-    return {name: _coordinate(value, text, example) for name, value in items}
+        return [_number(item, "--at", text, example) for item in items]  # type: ignore[arg-type]
+    return {name: _number(value, "--at", text, example) for name, value in items}
 
 
-def _coordinate(value: str, text: str, example: str) -> float:
+def _number(value: str, flag: str, text: str, example: str) -> float:
+    """One finite number of an option's list (plain float(), never eval)."""
     try:
         number = float(value)
     except ValueError:
-        raise UsageProblem(f"--at {text!r}: {value!r} is not a number; {example}") from None
+        raise UsageProblem(f"{flag} {text!r}: {value!r} is not a number; {example}") from None
     if not math.isfinite(number):
-        raise UsageProblem(f"--at {text!r}: {value!r} is not a finite number")
+        raise UsageProblem(f"{flag} {text!r}: {value!r} is not a finite number")
     return number
 
 
@@ -1386,19 +1387,9 @@ def parse_p0(text: str) -> dict[str, float] | list[float]:
     [500.0, 0.0001]
     """
     items = split_items(text, "--p0", P0_EXAMPLE, what="value", kind="parameter")
-
-    def number(value: str) -> float:
-        try:
-            v = float(value)
-        except ValueError:
-            raise UsageProblem(f"--p0 {text!r}: {value!r} is not a number; {P0_EXAMPLE}") from None
-        if not math.isfinite(v):
-            raise UsageProblem(f"--p0 {text!r}: {value!r} is not a finite number")
-        return v
-
     if items and isinstance(items[0], str):
-        return [number(item) for item in items]  # type: ignore[arg-type]
-    return {name: number(value) for name, value in items}
+        return [_number(item, "--p0", text, P0_EXAMPLE) for item in items]  # type: ignore[arg-type]
+    return {name: _number(value, "--p0", text, P0_EXAMPLE) for name, value in items}
 
 
 FIT_METHODS = ("lm", "gauss_newton", "gradient_descent")

@@ -33,6 +33,14 @@ def new_figure(width: float = 7.0, height: float = 5.0) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def figure_and_axes(ax: Any, width: float, height: float) -> tuple[Figure, Any, bool]:
+    """The figure and axes to draw in: the caller's ``ax``, or new ones (then ``True``)."""
+    if ax is not None:
+        return ax.get_figure(), ax, False
+    fig = new_figure(width, height)
+    return fig, fig.subplots(), True
+
+
 def set_title(fig: Figure, title: str | None, default: str) -> None:
     """The figure's title: ``title`` if given (an empty string means none), else ``default``."""
     text = default if title is None else title

@@ -30,7 +30,7 @@ from matplotlib.ticker import MaxNLocator
 from ..errors import CalcmlError
 from ..nn import MLP, History
 from ..nn import loss as nn_loss
-from ._figure import check_range, new_figure, set_title
+from ._figure import check_range, figure_and_axes, new_figure, set_title
 
 GRID = 61  # samples per axis of the neuron's landscape
 LEVELS = 18  # filled contour levels of the landscape
@@ -41,14 +41,6 @@ LOSS_COLOUR = "#1f4e9a"
 VAL_COLOUR = "#d35400"
 PATH_COLOUR = "#c0392b"
 ERROR_COLOUR = "#c0392b"
-
-
-def _axes(ax: Axes | None, width: float, height: float) -> tuple[Figure, Axes, bool]:
-    """The figure and axes to draw in: the caller's, or new ones (then ``True``)."""
-    if ax is not None:
-        return ax.get_figure(), ax, False
-    fig = new_figure(width, height)
-    return fig, fig.subplots(), True
 
 
 # --- one neuron's cost landscape -----------------------------------------------------------
@@ -125,7 +117,7 @@ def neuron_landscape(
         layer.weight[0, 0], layer.bias[0] = W[index], B[index]
         C[index] = nn_loss(net, X, Y, "mse")
 
-    fig, ax, own = _axes(ax, 7.2, 5.8)
+    fig, ax, own = figure_and_axes(ax, 7.2, 5.8)
     low_c, high_c = float(C.min()), float(C.max())
     if not high_c > low_c:
         low_c, high_c = low_c - 0.5, high_c + 0.5
@@ -420,7 +412,7 @@ def training_loss(
         raise CalcmlError(f"training_loss draws a History, not {type(history).__name__}")
     if not history.loss:
         raise CalcmlError("the history is empty: train for at least one epoch")
-    fig, ax, own = _axes(ax, 7.0, 4.8)
+    fig, ax, own = figure_and_axes(ax, 7.0, 4.8)
     _draw_losses(ax, history, val_label, loss_name)
     what = f" ({history.optimizer}, lr {history.lr:g})" if history.optimizer else ""
     ax.set_title(f"{len(history.loss)} epochs{what}", fontsize=10)
@@ -475,7 +467,7 @@ def confusion_matrix(
     names = [str(k) for k in range(n)] if labels is None else [str(s) for s in labels]
     if len(names) != n:
         raise CalcmlError(f"labels names {len(names)} classes, but the matrix has {n}")
-    fig, ax, own = _axes(ax, 6.4, 5.6)
+    fig, ax, own = figure_and_axes(ax, 6.4, 5.6)
     image = ax.imshow(counts, cmap=colormaps["Blues"], vmin=0, vmax=max(int(counts.max()), 1))
     image.set_gid("confusion")
     threshold = 0.55 * max(int(counts.max()), 1)

@@ -40,9 +40,9 @@ from ._figure import (
     check_range,
     curve,
     expression_or_none,
+    figure_and_axes,
     function_name,
     math_label,
-    new_figure,
     robust_limits,
     sampler,
     set_title,
@@ -60,14 +60,6 @@ PATH_COLOURS = ("#111111", "#d35400", "#1e8449", "#7d3c98", "#2471a3", "#b7950b"
 GRAD_F_COLOUR = "#c0392b"
 GRAD_G_COLOUR = "#1f4e9a"
 LEVEL_COLOUR = "#d35400"
-
-
-def _axes(ax: Axes | None, width: float, height: float) -> tuple[Figure, Axes, bool]:
-    """The figure and axes to draw in: the caller's, or new ones (then ``True``)."""
-    if ax is not None:
-        return ax.get_figure(), ax, False
-    fig = new_figure(width, height)
-    return fig, fig.subplots(), True
 
 
 def _verdict(r: Result) -> str:
@@ -139,7 +131,7 @@ def newton_cascade(
     ys = values(xs)
     seen = (history >= low) & (history <= high)
     limits = robust_limits(ys, include=[0.0, *fx[seen]])
-    fig, ax, own = _axes(ax, 8.5, 5.5)
+    fig, ax, own = figure_and_axes(ax, 8.5, 5.5)
     ax.axhline(0, color="grey", lw=0.8, gid="zero")
     expr = expression_or_none(f)
     ax.plot(
@@ -384,7 +376,7 @@ def descent_paths(
     points = [*paths, *([_path_of_x(best, names)] if best is not None else [])]
     box = _box(np.vstack(points), xlim, ylim)
     width, height = _map_size(box)
-    fig, ax, own = _axes(ax, width + 0.5, height + 0.3 * len(runs) + 0.6)
+    fig, ax, own = figure_and_axes(ax, width + 0.5, height + 0.3 * len(runs) + 0.6)
     filled = _draw_map(ax, expr, names, box)
     if own:
         fig.colorbar(filled, ax=ax, label=f"f({names[0]}, {names[1]})", shrink=0.9)
@@ -601,7 +593,7 @@ def lagrange_picture(
     grads_g = np.array([gradient(gexpr, names, at=p) for p in points], dtype=float)
     box = _lagrange_box(points, xlim, ylim)
     width, height = _map_size(box)
-    fig, ax, own = _axes(ax, width, height + 0.3 * len(points) + 0.8)
+    fig, ax, own = figure_and_axes(ax, width, height + 0.3 * len(points) + 0.8)
     X, Y = _mesh(box)
     F = np.ma.masked_invalid(sampler(expr, names)(X, Y))
     G = np.ma.masked_invalid(sampler(gexpr, names)(X, Y))
