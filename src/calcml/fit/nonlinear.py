@@ -19,11 +19,7 @@ from ..errors import CalcmlError
 from .linear import as_sigma
 from .model import Model, model_from
 from .result import FitResult
-from .solvers import EPS, SOLVERS, Outcome, Problem, Tolerances, _cosine, _syevd
-
-#: A converged run must also pass this looser test of stationarity (the cosine between
-#: the residuals and every column of J), or it is reported as stalled, not as a minimum.
-STATIONARY = 1e-6
+from .solvers import EPS, SOLVERS, STATIONARY, Outcome, Problem, Tolerances, _cosine, _syevd
 
 
 def fit(
@@ -277,14 +273,13 @@ def _distance_left(
     r: np.ndarray,
     q: np.ndarray,
     errors: np.ndarray,
-    prob: Problem,
+    free: np.ndarray | None,
     h: np.ndarray | None = None,
 ) -> float:
     """max_j |h_j| / max(|p_j|, error_j) for the Gauss-Newton step h at the answer (of
-    the parameters not held at a bound; h when the solver already knows it)."""
-    if prob.lower is not None:
-        keep = ~prob.held(q, jac @ r)
-        q, errors, jac = q[keep], errors[keep], jac[keep]
+    the parameters ``free`` of a bound, all when None; h when the solver knows it)."""
+    if free is not None:
+        q, errors, jac = q[free], errors[free], jac[free]
         h = None if h is None or len(h) != len(q) else h
     if len(q) == 0:
         return 0.0
@@ -339,7 +334,8 @@ def _result(
     varying = [names[i] for i in (prob.free if prob.free is not None else range(len(names)))]
     unscaled = _covariance(jac)
     status, message, success = out.status, out.message, out.converged
-    moving = jac if prob.lower is None else jac[~prob.held(out.p, jac @ r)]
+    free = None if prob.lower is None else ~prob.held(out.p, jac @ r)  # not held at a bound
+    moving = jac if free is None else jac[free]
     if success and _cosine(moving, r, chi) > STATIONARY:
         status, success = "stalled", False
         message = (
@@ -367,7 +363,7 @@ def _result(
             )
     errors = np.sqrt(cov.diagonal())
     if success and exact is None:
-        left = _distance_left(jac, r, out.p, errors, prob, out.gauss_newton_step)
+        left = _distance_left(jac, r, out.p, errors, free, out.gauss_newton_step)
         if left > CLOSE_ENOUGH:
             status, success = "stalled", False
             message = (
@@ -394,7 +390,6 @@ def _result(
     w2 = np.ones(len(prob.y)) if sigma is None else 1.0 / sigma**2
     centre = float(np.sum(w2 * prob.y) / np.sum(w2))
     tss = float(np.sum(w2 * (prob.y - centre) ** 2))
-    fitted = prob.y + (r if sigma is None else r * sigma)
     return FitResult(
         params=dict(zip(names, full.tolist(), strict=True)),
         errors=err_map,
@@ -413,7 +408,7 @@ def _result(
         x=x,
         y=prob.y,
         sigma=sigma,
-        residuals=prob.y - fitted,
+        residuals=-r if sigma is None else -r * sigma,  # y - f: r is (f - y) / sigma
         history=out.history,
         chi2_history=out.chi2_history,
         notes=notes,

@@ -74,19 +74,13 @@ class Problem:
 
     def residuals(self, q: np.ndarray) -> np.ndarray:
         self.nfev += 1
-        value = self.model._value
-        if value is not None and self.free is None:  # the common case, kept short
-            r = value(*self.xs, *q) - self.y
-            if r.shape != self.y.shape:  # a model that does not depend on x
-                r = np.broadcast_to(r, self.y.shape).copy()
-        else:
-            r = self.model.value(self.xs, self._params(q)) - self.y
+        r = self.model.value(self.xs, self._params(q)) - self.y
         return r if self.weights is None else r * self.weights
 
     def residuals_and_jacobian(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         self.nfev += 1
         self.njev += 1
-        f, jac = self.model.value_and_jacobian(self.xs, q if self.free is None else self._params(q))
+        f, jac = self.model.value_and_jacobian(self.xs, self._params(q))
         if self.free is not None:
             jac = jac[self.free]
         r = f - self.y
@@ -141,9 +135,9 @@ class Tolerances:
     maxiter: int = 1000
 
 
-#: Where no step lowers chi2 any more, a cosine between r and J this small means the
-#: search has reached the minimum (else it is stuck); the same test as a result's.
-ROUNDING_COSINE = 1e-6
+#: A run that stops is at a minimum only if every column of J is this close to
+#: orthogonal to r (the cosine of their angle); else it is stuck, or stalled.
+STATIONARY = 1e-6
 
 
 def _finite(r: np.ndarray) -> bool:
@@ -337,7 +331,7 @@ def gauss_newton(prob: Problem, q0: np.ndarray, tol: Tolerances | None = None) -
                 break
             t /= 2
             if t < 1e-12:
-                if _cosine(jac, r, chi) <= ROUNDING_COSINE:
+                if _cosine(jac, r, chi) <= STATIONARY:
                     return _done(q, chi, history, chis, "no step lowers chi2: a minimum")
                 return _stopped(q, chi, history, chis, "no_decrease", _NO_DECREASE)
         fall = chi - chi_new
