@@ -342,13 +342,20 @@ def jacobian(fun: Function, argnums: int = 0, mode: str = "auto") -> Function:
 
 
 def _forward_jacobian(fun: Function, args: Sequence[Any], i: int, x: Any) -> Any:
+    return _forward_value_and_jacobian(fun, args, i, x)[1]
+
+
+def _forward_value_and_jacobian(
+    fun: Function, args: Sequence[Any], i: int, x: Any
+) -> tuple[Any, Any]:
+    """fun(*args) and its Jacobian in argument i, from one push of all n directions."""
     out, tangents = _push(fun, args, i, _eye_seeds(x))
     out_shape, in_shape = shape_of(out), shape_of(x)
     from .table import reshape, transpose
 
     n, m = math.prod(in_shape), math.prod(out_shape)
     flat = reshape(tangents, (n, m))
-    return _own(reshape(transpose(flat), out_shape + in_shape), views=False)
+    return out, _own(reshape(transpose(flat), out_shape + in_shape), views=False)
 
 
 def _reverse_jacobian(
@@ -384,13 +391,7 @@ def value_and_jacobian(fun: Function, argnums: int = 0) -> Function:
     def wrapped(*args: Any) -> tuple[Any, Any]:
         (i,) = _argnums(argnums, len(args))
         x = check_array_input(args[i], f"argument {i}")
-        out, tangents = _push(fun, args, i, _eye_seeds(x))
-        out_shape, in_shape = shape_of(out), shape_of(x)
-        from .table import reshape, transpose
-
-        flat = reshape(tangents, (math.prod(in_shape), math.prod(out_shape)))
-        jac = _own(reshape(transpose(flat), out_shape + in_shape), views=False)
-        return out, jac
+        return _forward_value_and_jacobian(fun, args, i, x)
 
     wrapped.__name__ = f"value_and_jacobian({getattr(fun, '__name__', 'f')})"
     return wrapped
