@@ -159,6 +159,8 @@ class Primitive:
     __slots__ = (
         "broadcasts",
         "differentiable",
+        "differentiable_0",
+        "differentiable_1",
         "elementwise",
         "fun",
         "joint_jvp",
@@ -194,6 +196,9 @@ class Primitive:
     def know_rules(self) -> None:
         """Note which arguments have a reverse rule (after the rules change)."""
         self.differentiable = tuple(r is not None for r in self.vjps)
+        # the first two, read on the fast paths of one- and two-argument calls
+        self.differentiable_0 = len(self.vjps) > 0 and self.vjps[0] is not None
+        self.differentiable_1 = len(self.vjps) > 1 and self.vjps[1] is not None
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -204,24 +209,26 @@ class Primitive:
         if len(args) == 1:
             x = args[0]
             if type(x) is Box and not x.deep:
-                d = self.differentiable
-                return self._record(x.level, [x.value], [(0, x)] if d and d[0] else [], kwargs)
+                parents = [(0, x)] if self.differentiable_0 else []
+                return self._record(x.level, [x.value], parents, kwargs)
             if not isinstance(x, Traced):
                 return self.fun(x, **kwargs)
         elif len(args) == 2:
             x, y = args
             x_box = type(x) is Box and not x.deep
-            if x_box and type(y) is Box and not y.deep and x.level == y.level:
-                parents = [(0, x), (1, y)] if self.differentiable == (True, True) else None
-                if parents is not None:
-                    return self._record(x.level, [x.value, y.value], parents, kwargs)
-            elif x_box and not isinstance(y, Traced):
-                d = self.differentiable
-                return self._record(x.level, [x.value, y], [(0, x)] if d and d[0] else [], kwargs)
-            elif type(y) is Box and not y.deep and not isinstance(x, Traced):
-                d = self.differentiable
-                parents = [(1, y)] if len(d) > 1 and d[1] else []
-                return self._record(y.level, [x, y.value], parents, kwargs)
+            y_box = type(y) is Box and not y.deep
+            if (x_box and (y_box or not isinstance(y, Traced))) or (
+                y_box and not isinstance(x, Traced)
+            ):
+                level = x.level if x_box else y.level
+                if not (x_box and y_box) or x.level == y.level:
+                    parents = []
+                    if x_box and self.differentiable_0:
+                        parents.append((0, x))
+                    if y_box and self.differentiable_1:
+                        parents.append((1, y))
+                    values = [x.value if x_box else x, y.value if y_box else y]
+                    return self._record(level, values, parents, kwargs)
             elif not isinstance(x, Traced) and not isinstance(y, Traced):
                 return self.fun(x, y, **kwargs)
         top = None
