@@ -86,7 +86,8 @@ def forward(net: MLP, a0: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray
     zs, acts = [], [a0]
     a = a0
     for layer in net.layers:
-        z = a @ layer.weight.T + layer.bias
+        z = a @ layer.weight.T
+        z += layer.bias  # in place: one temporary fewer per layer
         a = layer.act.f(z)
         zs.append(z)
         acts.append(a)

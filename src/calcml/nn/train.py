@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CalcmlError
-from .backprop import output_and_hidden_errors
+from .backprop import forward, output_and_hidden_errors
 from .losses import Loss, as_targets, get_loss
 from .network import MLP, as_inputs
 
@@ -234,34 +234,22 @@ def _check_settings(
 
 def evaluate(net: MLP, a0: np.ndarray, y: np.ndarray, spec: Loss) -> float:
     """The loss of ``net`` on prepared inputs and targets."""
-    a = a0
-    z = a0
-    for layer in net.layers:
-        z = a @ layer.weight.T + layer.bias
-        a = layer.act.f(z)
-    return float(spec.value(z, a, y, net.layers[-1].act))
+    zs, acts = forward(net, a0)
+    return float(spec.value(zs[-1], acts[-1], y, net.layers[-1].act))
 
 
 def _backprop_step(
     net: MLP, a0: np.ndarray, y: np.ndarray, spec: Loss
 ) -> tuple[float, list[np.ndarray]]:
-    """The loss and [dW1, db1, ...] by the backpropagation equations (the forward pass
-    written out here: this is the training loop's hot path)."""
-    layers = net.layers
-    zs, acts = [], [a0]
-    a = a0
-    for layer in layers:
-        z = a @ layer.weight.T
-        z += layer.bias
-        a = layer.act.f(z)
-        zs.append(z)
-        acts.append(a)
+    """The loss and [dW1, db1, ...] by the backpropagation equations (the training
+    loop's hot path)."""
+    zs, acts = forward(net, a0)
     deltas = output_and_hidden_errors(net, zs, acts, y, spec)
     grads = []
     for delta, a_prev in zip(deltas, acts, strict=False):
         grads.append(delta.T @ a_prev)
         grads.append(np.add.reduce(delta, axis=0))
-    return spec.plain_value(zs[-1], a, y, layers[-1].act), grads
+    return spec.plain_value(zs[-1], acts[-1], y, net.layers[-1].act), grads
 
 
 def _ad_step(net: MLP, a0: np.ndarray, y: np.ndarray, spec: Loss) -> tuple[float, list[np.ndarray]]:
