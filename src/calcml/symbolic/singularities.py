@@ -22,6 +22,7 @@ inf
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import sympy
@@ -57,20 +58,22 @@ def radius_of_convergence(expr: sympy.Expr, x: sympy.Symbol, about: float) -> fl
     points = singularities(expr, x, complex(about))
     if points is None:
         return None
-    points = [p for p in points if not _removable(expr, x, p)]
+    if points:
+        f = sympy.lambdify(x, expr, modules="mpmath")  # once, for every candidate
+        points = [p for p in points if not _removable(f, p)]
     if not points:
         return math.inf
     return float(min(abs(p - complex(about)) for p in points))
 
 
-def _removable(expr: sympy.Expr, x: sympy.Symbol, point: complex) -> bool:
-    """Whether ``expr`` is in fact analytic at ``point`` (sin(x)/x at 0: 1/x's pole is
-    cancelled). Probed with 30-digit values on two small circles around the point: an
-    analytic function's spread shrinks at least in proportion to the radius; a pole's
-    grows, a branch point's (sqrt, log) shrinks more slowly or not at all."""
+def _removable(f: Any, point: complex) -> bool:
+    """Whether ``f`` (an mpmath function of x) is in fact analytic at ``point`` (sin(x)/x
+    at 0: 1/x's pole is cancelled). Probed with 30-digit values on two small circles
+    around the point: an analytic function's spread shrinks at least in proportion to
+    the radius; a pole's grows, a branch point's (sqrt, log) shrinks more slowly or not
+    at all."""
     import mpmath
 
-    f = sympy.lambdify(x, expr, modules="mpmath")
     spreads = []
     try:
         with mpmath.workdps(30):
