@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 
 from .. import numpy as cnp
-from ..ad import table as _t
 from ..errors import CalcmlError
 
 
@@ -37,11 +36,6 @@ class Activation:
     backward: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
     formula: str
     derivative: str
-
-
-def _sigmoid(z: Any) -> Any:
-    # plain arrays straight to the primitive's NumPy function (no dispatch): the hot path
-    return _t._sigmoid(z) if type(z) is np.ndarray else cnp.sigmoid(z)
 
 
 def _relu(z: Any) -> Any:
@@ -58,7 +52,7 @@ ACTIVATIONS: dict[str, Activation] = {
     for a in (
         Activation(
             "sigmoid",
-            _sigmoid,
+            cnp.sigmoid,
             lambda z, a, g: g * a * (1.0 - a),
             "1 / (1 + e^-z)",
             "a (1 - a)",
