@@ -72,6 +72,14 @@ class Model:
             return out
         return _call(self.function, xs, p)
 
+    def parts(self, xs: Sequence[np.ndarray], p: Sequence[float]) -> list:
+        """[f, df/dp1, df/dp2, ...]: arrays of shape (m,), or numbers where constant (the
+        solvers write them straight into their own buffer, with no copy in between)."""
+        if self._compiled is not None:
+            return self._compiled(*xs, *p)
+        f, jac = _callable_value_and_jacobian(self, xs, np.asarray(p, dtype=float))
+        return [f, *jac]
+
     def value_and_jacobian(
         self, xs: Sequence[np.ndarray], p: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,7 +20,7 @@ from ..errors import CalcmlError
 from .linear import as_sigma
 from .model import Model, model_from
 from .result import FitResult
-from .solvers import EPS, SOLVERS, STATIONARY, Outcome, Problem, Tolerances, _cosine, _syevd
+from .solvers import EPS, SOLVERS, STATIONARY, Outcome, Problem, Tolerances, _gram, _syevd
 
 
 def fit(
@@ -136,7 +137,7 @@ def _data(x: Any, y: Any) -> tuple[list[np.ndarray], list[str] | None, np.ndarra
         if col.shape != yv.shape:
             raise CalcmlError(f"x column {name} has {col.size} values but y has {len(yv)}")
     for what, arr in (("y", yv), *((f"x{j + 1}", c) for j, c in enumerate(columns))):
-        if not np.all(np.isfinite(arr)):
+        if not np.isfinite(arr).all():
             bad = int(np.argmin(np.isfinite(arr)))
             raise CalcmlError(f"{what}[{bad}] = {arr[bad]} is not a finite number")
     return columns, names, yv
@@ -159,7 +160,7 @@ def _start_values(m: Model, p0: Any, fixed: Any) -> _Start:
         vec = np.array(values, dtype=float)
     except (TypeError, ValueError):
         raise CalcmlError("p0 must hold numbers") from None
-    if not np.all(np.isfinite(vec)):
+    if not np.isfinite(vec).all():
         raise CalcmlError(
             f"p0 must be finite numbers: {dict(zip(m.params, vec.tolist(), strict=True))}"
         )
@@ -268,40 +269,39 @@ def _exact_fit_polish(prob: Problem, out: Outcome) -> np.ndarray | None:
 CLOSE_ENOUGH = 1e-6
 
 
-def _distance_left(
-    jac: np.ndarray,
-    r: np.ndarray,
-    q: np.ndarray,
-    errors: np.ndarray,
-    free: np.ndarray | None,
-    h: np.ndarray | None = None,
-) -> float:
-    """max_j |h_j| / max(|p_j|, error_j) for the Gauss-Newton step h at the answer (of
-    the parameters ``free`` of a bound, all when None; h when the solver knows it)."""
-    if free is not None:
-        q, errors, jac = q[free], errors[free], jac[free]
-        h = None if h is None or len(h) != len(q) else h
-    if len(q) == 0:
-        return 0.0
-    if h is None:
-        h, *_ = np.linalg.lstsq(jac.T, -r, rcond=None)
-    size = np.maximum(np.abs(q), np.where(np.isfinite(errors), errors, 0.0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(size > 0, np.abs(h) / size, 0.0)
-    return float(np.max(ratio))
+def _distance_left(h: list[float], q: list[float], errors: list[float], moving: list[int]) -> float:
+    """max_j |h_j| / max(|p_j|, error_j) over the ``moving`` parameters, for the
+    Gauss-Newton step h from the answer."""
+    worst = 0.0
+    for j in moving:
+        size = max(abs(q[j]), errors[j] if math.isfinite(errors[j]) else 0.0)
+        if size > 0:
+            worst = max(worst, abs(h[j]) / size)
+    return worst
 
 
-def _covariance(jac: np.ndarray) -> np.ndarray | None:
+def _gauss_newton_step(jac: np.ndarray, r: np.ndarray, moving: list[int]) -> list[float]:
+    """The undamped step min |r + J^T h| over the ``moving`` parameters (0 for the rest)."""
+    h = [0.0] * len(jac)
+    if moving:
+        step, *_ = np.linalg.lstsq(jac[moving].T, -r, rcond=None)
+        for j, v in zip(moving, step.tolist(), strict=True):
+            h[j] = v
+    return h
+
+
+def _covariance(jac: np.ndarray, normal: list[list[float]]) -> np.ndarray | None:
     """(J J^T)^-1, or None when J has not full rank (some parameter combination does not
     change the model: its uncertainty is infinite). From the eigenvectors of the scaled
     normal matrix when it is well conditioned (then it loses at most 8 of 16 digits),
     else from the SVD of J."""
-    normal = jac @ jac.T
-    d = np.sqrt(normal.diagonal())
-    if np.all(d > 0):
-        w, v, info = _syevd(normal / (d[:, None] * d))
+    diagonal = [row[j] for j, row in enumerate(normal)]
+    if min(diagonal) > 0:
+        d = np.sqrt(diagonal)
+        outer = d[:, None] * d
+        w, v, info = _syevd(np.array(normal) / outer)
         if info == 0 and w[0] > 1e-8 * w[-1]:
-            return ((v / w) @ v.T) / (d[:, None] * d)
+            return ((v / w) @ v.T) / outer
     _, s, vt = np.linalg.svd(jac.T, full_matrices=False)
     if len(s) == 0 or s[-1] <= np.finfo(float).eps * max(jac.shape) * s[0]:
         return None
@@ -318,32 +318,36 @@ def _result(
 ) -> FitResult:
     m = prob.model
     full = prob._params(out.p)
-    r, jac = out.r, out.jac
-    if r is None or jac is None or exact is not None:
-        r, jac = prob.residuals_and_jacobian(out.p)
+    k = out.rows
+    if k is None or exact is not None:
+        k = prob.rows(out.p)
     notes = list(m.notes)
     if exact is not None:  # residuals at rounding level: the 40-digit ones are the truth
-        r = exact
+        k[0] = exact
         notes.append(
             "the model passes through the data to about 1e-12: residuals, chi2 and errors "
             f"were computed with {POLISH_DIGITS} digits (double precision cannot see them)"
         )
-    chi = float(r @ r)
-    dof = len(prob.y) - len(out.p)
+    r, jac = k[0], k[1:]
+    chi, g, normal = _gram(k)
+    n_free = len(out.p)
+    dof = len(prob.y) - n_free
     names = list(m.params)
     varying = [names[i] for i in (prob.free if prob.free is not None else range(len(names)))]
-    unscaled = _covariance(jac)
+    unscaled = _covariance(jac, normal)
     status, message, success = out.status, out.message, out.converged
-    free = None if prob.lower is None else ~prob.held(out.p, jac @ r)  # not held at a bound
-    moving = jac if free is None else jac[free]
-    if success and _cosine(moving, r, chi) > STATIONARY:
+    moving = list(range(n_free))  # the parameters not held at a bound
+    if prob.lower is not None:
+        held = prob.held(out.p, np.array(g)).tolist()
+        moving = [j for j in moving if not held[j]]
+    if success and _stationarity(g, normal, chi, moving) > STATIONARY:
         status, success = "stalled", False
         message = (
             f"the run stopped ({out.message}) but chi2 is not at a minimum: its gradient "
             "is not small; try other starting values or method='lm'"
         )
     if unscaled is None:
-        cov = np.full((len(varying), len(varying)), np.inf)
+        cov = np.full((n_free, n_free), np.inf)
         if success:
             status, success = "singular", False
         message += (
@@ -357,13 +361,16 @@ def _result(
         if sigma is None and dof <= 0 and success:
             status, success = "no_dof", False
             message += (
-                f"; but there are {len(prob.y)} data points for {len(out.p)} parameters: "
+                f"; but there are {len(prob.y)} data points for {n_free} parameters: "
                 "the curve passes through every point and, without sigma, nothing is "
                 "left to estimate the errors from (give sigma, or more data)"
             )
-    errors = np.sqrt(cov.diagonal())
+    errors = np.sqrt(cov.diagonal()).tolist()
     if success and exact is None:
-        left = _distance_left(jac, r, out.p, errors, free, out.gauss_newton_step)
+        h = out.gauss_newton_step
+        if h is None or len(moving) < n_free:
+            h = _gauss_newton_step(jac, r, moving)
+        left = _distance_left(h, out.p.tolist(), errors, moving)
         if left > CLOSE_ENOUGH:
             status, success = "stalled", False
             message = (
@@ -374,22 +381,8 @@ def _result(
     if success:
         message = f"converged after {out.nit} iterations: {message}"
     err_map: dict[str, float | None] = dict.fromkeys(names)
-    for k, e in zip(varying, errors.tolist(), strict=True):
-        err_map[k] = e
-    bounds: dict[str, tuple[float, float]] = {}
-    if prob.lower is not None:
-        for k, lo, hi in zip(varying, prob.lower, prob.upper, strict=True):
-            if np.isfinite(lo) or np.isfinite(hi):
-                bounds[k] = (float(lo), float(hi))
-                v = full[names.index(k)]
-                if v <= lo or v >= hi:
-                    notes.append(
-                        f"{k} ended at its bound ({v:g}): its error ignores the bound and "
-                        "chi2 may be lower beyond it"
-                    )
-    w2 = np.ones(len(prob.y)) if sigma is None else 1.0 / sigma**2
-    centre = float(np.sum(w2 * prob.y) / np.sum(w2))
-    tss = float(np.sum(w2 * (prob.y - centre) ** 2))
+    err_map.update(zip(varying, errors, strict=True))
+    bounds = _bound_notes(prob, varying, names, full, notes)
     return FitResult(
         params=dict(zip(names, full.tolist(), strict=True)),
         errors=err_map,
@@ -414,8 +407,46 @@ def _result(
         notes=notes,
         bounds=bounds,
         _predict=lambda xn, params: _predict(m, xn, params),
-        _tss=tss,
+        _tss=_total_sum_of_squares(prob.y, prob.weights),
     )
+
+
+def _stationarity(
+    g: list[float], normal: list[list[float]], chi: float, moving: list[int]
+) -> float:
+    """max_j |J_j . r| / (|J_j| |r|) over the moving parameters: 0 at a minimum."""
+    if chi == 0.0 or not moving:
+        return 0.0
+    return max(abs(g[j]) / math.sqrt(max(normal[j][j], 1e-300) * chi) for j in moving)
+
+
+def _bound_notes(
+    prob: Problem, varying: list[str], names: list[str], full: np.ndarray, notes: list[str]
+) -> dict[str, tuple[float, float]]:
+    """The finite bounds, by name; a note for each parameter that ended at one."""
+    bounds: dict[str, tuple[float, float]] = {}
+    if prob.lower is None:
+        return bounds
+    for k, lo, hi in zip(varying, prob.lower, prob.upper, strict=True):
+        if np.isfinite(lo) or np.isfinite(hi):
+            bounds[k] = (float(lo), float(hi))
+            v = full[names.index(k)]
+            if v <= lo or v >= hi:
+                notes.append(
+                    f"{k} ended at its bound ({v:g}): its error ignores the bound and "
+                    "chi2 may be lower beyond it"
+                )
+    return bounds
+
+
+def _total_sum_of_squares(y: np.ndarray, weights: np.ndarray | None) -> float:
+    """sum w_i (y_i - ybar)^2 about the weighted mean (w = 1 / sigma^2), for R^2."""
+    if weights is None:
+        centred = y - y.sum() / len(y)
+        return float(centred @ centred)
+    w2 = weights * weights
+    centred = y - float(w2 @ y) / w2.sum()
+    return float(w2 @ (centred * centred))
 
 
 def _predict(m: Model, x: Any, params: dict[str, float]) -> np.ndarray:

@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import mul
 
 import numpy as np
 from scipy.linalg.lapack import dsyevd as _lapack_syevd
@@ -64,6 +65,7 @@ class Problem:
     upper: np.ndarray | None = None
     nfev: int = 0
     njev: int = 0
+    _y_size: float | None = field(default=None, repr=False)
 
     def _params(self, q: np.ndarray) -> np.ndarray:
         if self.free is None:
@@ -77,17 +79,36 @@ class Problem:
         r = self.model.value(self.xs, self._params(q)) - self.y
         return r if self.weights is None else r * self.weights
 
-    def residuals_and_jacobian(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def rows(self, q: Sequence[float]) -> np.ndarray:
+        """K = [r; J], shape (n + 1, m): the weighted residuals r = (f - y) / sigma in
+        row 0, then dr/dq_j for each varying parameter: f and its derivatives from one
+        evaluation, written straight into K, so that K K^T is chi2, J r and J J^T at once.
+        """
         self.nfev += 1
         self.njev += 1
-        f, jac = self.model.value_and_jacobian(self.xs, self._params(q))
-        if self.free is not None:
-            jac = jac[self.free]
-        r = f - self.y
+        parts = self.model.parts(self.xs, self._params(q))
+        varying = range(len(parts) - 1) if self.free is None else self.free
+        k = np.empty((len(varying) + 1, len(self.y)))
+        np.subtract(parts[0], self.y, out=k[0])
+        for row, j in enumerate(varying, 1):
+            k[row] = parts[1 + j]  # a constant derivative broadcasts
         if self.weights is not None:
-            r = r * self.weights
-            jac = jac * self.weights
-        return r, jac
+            k *= self.weights
+        return k
+
+    def residuals_and_jacobian(self, q: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+        k = self.rows(q)
+        return k[0], k[1:]
+
+    def chi2_rounding(self, chi: float) -> float:
+        """About how uncertain chi2 = |r|^2 is from rounding: each residual carries an
+        error of about EPS |y_i| / sigma_i, so chi2 one of about 2 |r| EPS |y / sigma|.
+        A good fit's residuals are far smaller than the data, so this is far above
+        EPS chi2: chi2 is known to fewer digits than its size suggests."""
+        if self._y_size is None:
+            yw = self.y if self.weights is None else self.y * self.weights
+            self._y_size = float(np.linalg.norm(yw))
+        return 2.0 * math.sqrt(chi) * EPS * self._y_size
 
     def held(self, q: np.ndarray, g: np.ndarray) -> np.ndarray:
         """The parameters at a bound that the gradient g = J r pushes outwards: there
@@ -110,9 +131,8 @@ class Outcome:
     message: str
     history: list[np.ndarray] = field(default_factory=list)
     chi2_history: list[float] = field(default_factory=list)
-    r: np.ndarray | None = None  # the residuals and Jacobian at p, when known
-    jac: np.ndarray | None = None
-    gauss_newton_step: np.ndarray | None = None  # the undamped step from p, when known
+    rows: np.ndarray | None = None  # K = [r; J] at p, when known
+    gauss_newton_step: list[float] | None = None  # the undamped step from p, when known
 
     @property
     def converged(self) -> bool:
@@ -155,100 +175,193 @@ def _cosine(jac: np.ndarray, r: np.ndarray, chi: float) -> float:
 
 
 def _start(prob: Problem, q0: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    r, jac = prob.residuals_and_jacobian(q0)
-    if not _finite(r) or not _finite(jac):
-        what = "the model" if not _finite(r) else "its derivatives"
-        raise CalcmlError(
-            f"{what} is not finite at the starting values {np.round(q0, 6).tolist()}: "
-            "choose p0 where the model is defined (no division by zero, no log of a "
-            "negative number)"
-        )
-    return r, jac, float(r @ r)
+    k = _start_rows(prob, q0)
+    return k[0], k[1:], float(k[0] @ k[0])
 
 
 # -- Levenberg-Marquardt ----------------------------------------------------------------------
+#
+# A fit has a handful of parameters, so the n x n algebra of a step is done with Python
+# floats: on 2 x 2 matrices a NumPy call costs more than the arithmetic. The data-sized
+# work (f and J at every point, K K^T) and the eigen-decomposition stay in NumPy/LAPACK.
+
+
+#: A step that moves every parameter by less than this fraction of itself changes the
+#: residuals linearly to rounding (the next term is about its square, 1e-16), so it can
+#: be taken on the linear model r + J^T h without evaluating f again.
+LINEAR_STEP = 1e-8
+
+#: At most this many steps that chi2 is too coarse to judge (see levenberg_marquardt).
+UNJUDGED_STEPS = 3
 
 
 def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = None) -> Outcome:
-    """Levenberg-Marquardt with Marquardt's scaling and Nielsen's update of the damping."""
+    """Levenberg-Marquardt with Marquardt's scaling and Nielsen's update of the damping.
+
+    Near the minimum, chi2 itself becomes too coarse to judge a step: when even the full
+    Gauss-Newton step promises a fall below chi2's rounding error, accepting or refusing
+    it would be a coin toss. Then that step is taken unjudged (it is the minimum of the
+    linear model, computed from J and r, which are still accurate), and once it moves no
+    parameter by more than LINEAR_STEP it is the last one, taken on the linear model.
+    """
     tol = tol or Tolerances()
-    q = prob.project(np.array(q0, dtype=float))
-    r, jac, chi = _start(prob, q)
-    history, chis = [q.copy()], [chi]
-    normal = jac @ jac.T
-    scale = np.maximum(normal.diagonal(), EPS)  # D: the running maximum of diag(J J^T)
+    q = prob.project(np.array(q0, dtype=float)).tolist()
+    k = _start_rows(prob, q)
+    chi, g, normal = _gram(k)
+    history, chis = [q], [chi]
+    scale = [max(row[j], EPS) for j, row in enumerate(normal)]  # D: running max of diag(J J^T)
     mu = 1e-3  # relative to D, so without units: a nearly Gauss-Newton start
     nu = 2.0
     bounded = prob.lower is not None
-
+    unjudged = 0
     model = None
 
     def ending(status: str, why: str) -> Outcome:
-        out = Outcome(q, chi, status, why, history, chis, r, jac)
+        out = Outcome(np.array(q), chi, status, why, [np.array(p) for p in history], chis, k)
         if model is not None and model.at is q and model.keep is None and model.w[0] > 0:
-            out.gauss_newton_step = model.step(0.0)[0] / model.root  # from this very q
+            z = model.step(0.0)[0]  # the Gauss-Newton step from this very q
+            out.gauss_newton_step = [zj / d for zj, d in zip(z, model.root, strict=True)]
         return out
 
     for _ in range(tol.maxiter):
         keep = None  # with bounds: the parameters not pressed against one
         if bounded:
-            keep = ~prob.held(q, jac @ r)
-            if not keep.any():
+            keep = _not_held(prob, q, g)
+            if not keep:
                 return ending("converged", "every parameter is held at one of its bounds")
-            if keep.all():
+            if len(keep) == len(q):
                 keep = None
-        if keep is None:
-            model = _DampedModel(jac, r, normal, scale)  # serves every mu of this iteration
-        else:
-            model = _DampedModel(jac[keep], r, normal[np.ix_(keep, keep)], scale[keep])
-            model.keep = keep
+        model = _DampedModel(k, g, normal, scale, keep)  # serves every mu of this iteration
         model.at = q
         # At a minimum (to rounding) even the undamped step promises nothing: this is
         # also the test of a vanishing gradient, and of a zero chi2.
-        if model.best_fall() <= tol.ftol * chi:
+        best = model.best_fall()
+        if best <= tol.ftol * chi:
             return ending(
                 "converged", "even a full Gauss-Newton step would lower chi2 by less than rounding"
             )
-        free_q = q if keep is None else q[keep]
-        scaled_q = model.root * free_q
-        size = math.sqrt(scaled_q @ scaled_q)
-        while True:
-            z, predicted = model.step(mu)
-            if math.sqrt(z @ z) <= tol.xtol * (size + tol.xtol):  # |D^(1/2) h| = |z|
-                return ending("converged", "the step became negligible next to p")
-            h = z / model.root
-            if keep is not None:  # held parameters stay where they are
-                h = np.zeros_like(q)
-                h[keep] = z / model.root
-            trial = q + h
+        accepted = None
+        if best <= prob.chi2_rounding(chi) and unjudged < UNJUDGED_STEPS:
+            # chi2 can no longer judge a step: take Gauss-Newton's
+            trial = model.move(q, model.step(0.0)[0])
+            if all(abs(t - v) <= LINEAR_STEP * abs(v) for t, v in zip(trial, q, strict=True)):
+                q, k = trial, _linear_rows(k, trial, q)
+                chi, g, normal = _gram(k)
+                history.append(q)
+                chis.append(chi)
+                model = _DampedModel(k, g, normal, scale, keep)
+                model.at = q
+                return ending("converged", _BELOW_ROUNDING)
             if bounded:
-                trial = prob.project(trial)
-                if not np.array_equal(trial, q + h):  # a bound cut the step
-                    h = trial - q
-                    predicted = chi - float(np.sum((r + jac.T @ h) ** 2))
-            # f and J together: most steps are accepted, and then J is needed there
-            r_new, jac_new = prob.residuals_and_jacobian(trial)
-            chi_new = float(r_new @ r_new)
-            gain = (chi - chi_new) / predicted if predicted > 0 and chi_new == chi_new else -1.0
-            if gain > 0:  # accepted: chi2 fell; trust the linear model more
-                mu *= max(1 / 3, 1 - (2 * gain - 1) ** 3)
-                nu = 2.0
-                break
-            mu *= nu  # refused: damp more, towards a short gradient step
-            nu *= 2.0
-            if mu > 1e300:
-                return ending("no_decrease", _NO_DECREASE)
+                trial = prob.project(np.array(trial)).tolist()
+            unjudged += 1
+            accepted = _evaluated(prob, trial)
+            # The rounding of f itself can exceed that of the data (by f's condition
+            # number): only a rise far beyond chi2's rounding shows a bad step.
+            if not accepted[1] <= chi + UNJUDGED_RISE * prob.chi2_rounding(chi):
+                accepted = None  # then judge the steps after all
+            predicted = best
+        if accepted is None:
+            size = math.hypot(
+                *[d * v for d, v in zip(model.root, model.free(q), strict=True)]
+            )  # |D^1/2 q|
+            while True:
+                z, predicted = model.step(mu)
+                if math.hypot(*z) <= tol.xtol * (size + tol.xtol):  # |D^(1/2) h| = |z|
+                    return ending("converged", "the step became negligible next to p")
+                trial = model.move(q, z)
+                if bounded:
+                    trial, predicted = _projected(prob, q, trial, predicted, k, chi)
+                accepted = _evaluated(prob, trial)
+                chi_new = accepted[1]
+                gain = (chi - chi_new) / predicted if predicted > 0 and chi_new == chi_new else -1
+                if gain > 0:  # accepted: chi2 fell; trust the linear model more
+                    mu *= max(1 / 3, 1 - (2 * gain - 1) ** 3)
+                    nu = 2.0
+                    break
+                mu *= nu  # refused: damp more, towards a short gradient step
+                nu *= 2.0
+                if mu > 1e300:
+                    return ending("no_decrease", _NO_DECREASE)
+        k_new, chi_new, g_new, normal_new = accepted
         fall = chi - chi_new
-        q, chi, r, jac = trial, chi_new, r_new, jac_new
+        q, chi, g, normal, k = trial, chi_new, g_new, normal_new, k_new
         history.append(q)
         chis.append(chi)
-        normal = jac @ jac.T
-        if not math.isfinite(normal.sum()):
-            return ending("not_finite", _not_finite(q))
-        np.maximum(scale, normal.diagonal(), out=scale)
+        diagonal = [row[j] for j, row in enumerate(normal)]
+        if not math.isfinite(sum(g) + sum(diagonal)):  # an infinite or NaN entry of J
+            return ending("not_finite", _not_finite(np.array(q)))
+        scale = [max(s, a) for s, a in zip(scale, diagonal, strict=True)]
         if fall <= tol.ftol * chi and predicted <= tol.ftol * chi:
             return ending("converged", "chi2 stopped falling (to rounding)")
     return ending("max_iterations", _max_iter(tol.maxiter))
+
+
+#: An unjudged step is refused only if chi2 rises by more than this many times its
+#: rounding error (see levenberg_marquardt).
+UNJUDGED_RISE = 100.0
+
+
+def _evaluated(
+    prob: Problem, q: list[float]
+) -> tuple[np.ndarray, float, list[float], list[list[float]]]:
+    """K, chi2, g and J J^T at q."""
+    k = prob.rows(q)
+    return (k, *_gram(k))
+
+
+_BELOW_ROUNDING = (
+    "even a full Gauss-Newton step would lower chi2 by less than chi2's own rounding error; "
+    "that last step (below 1e-8 of every parameter) was taken on the linear model"
+)
+
+
+def _linear_rows(k: np.ndarray, trial: list[float], q: list[float]) -> np.ndarray:
+    """K at trial = q + h from the linear model: r + J^T h, with J as at q (exact to
+    rounding for a step of LINEAR_STEP)."""
+    out = k.copy()
+    out[0] += np.subtract(trial, q) @ k[1:]
+    return out
+
+
+def _start_rows(prob: Problem, q0: Sequence[float]) -> np.ndarray:
+    """K = [r; J] at the start, which must be finite."""
+    k = prob.rows(q0)
+    if not _finite(k):
+        what = "the model" if not _finite(k[0]) else "its derivatives"
+        raise CalcmlError(
+            f"{what} is not finite at the starting values {np.round(q0, 6).tolist()}: "
+            "choose p0 where the model is defined (no division by zero, no log of a "
+            "negative number)"
+        )
+    return k
+
+
+def _gram(k: np.ndarray) -> tuple[float, list[float], list[list[float]]]:
+    """chi2 = r.r, the half-gradient g = J r and the normal matrix J J^T, all from one
+    product K K^T with K = [r; J] (as Python floats: the solver's own arithmetic is on
+    n x n matrices, too small for NumPy to pay)."""
+    first, *rest = np.dot(k, k.T).tolist()
+    return first[0], first[1:], [row[1:] for row in rest]
+
+
+def _not_held(prob: Problem, q: list[float], g: list[float]) -> list[int]:
+    """The parameters free to move: not at a bound that the gradient pushes them past."""
+    held = prob.held(np.array(q), np.array(g))
+    return [j for j, h in enumerate(held.tolist()) if not h]
+
+
+def _projected(
+    prob: Problem, q: list[float], trial: list[float], predicted: float, k: np.ndarray, chi: float
+) -> tuple[list[float], float]:
+    """The trial point moved back into the bounds, and the fall of chi2 the linear model
+    promises for the step that is left."""
+    inside = prob.project(np.array(trial))
+    if np.array_equal(inside, trial):
+        return trial, predicted
+    h = inside - q
+    linear = k[0] + h @ k[1:]
+    return inside.tolist(), chi - float(linear @ linear)
 
 
 class _DampedModel:
@@ -260,32 +373,87 @@ class _DampedModel:
     c = V^T B^T r. B^T B is the scaled normal matrix, cheap to decompose but with the
     condition number squared; when that loses too many digits (w_min below 1e-12
     w_max) the factors come from a thin SVD of B instead, which keeps them.
+
+    ``keep`` (with bounds) restricts the step to the parameters not held at a bound.
     """
 
     def __init__(
-        self, jac: np.ndarray, r: np.ndarray, normal: np.ndarray, scale: np.ndarray
+        self,
+        k: np.ndarray,
+        g: list[float],
+        normal: list[list[float]],
+        scale: list[float],
+        keep: list[int] | None = None,
     ) -> None:
-        self.root = root = np.sqrt(scale)
-        inv = 1.0 / root
-        w, v, info = _syevd(normal * (inv[:, None] * inv))
-        if info != 0 or w[0] <= 1e-12 * w[-1]:
-            _, sv, vt = np.linalg.svd(jac.T * inv, full_matrices=False)
-            w, v = sv[::-1] ** 2, vt[::-1].T  # ascending, as from the normal matrix
-        self.w, self.v = w, v
-        self.c = ((jac @ r) * inv) @ v
-        self.c2 = self.c * self.c
-        self.at: np.ndarray | None = None  # the point it was built at
-        self.keep: np.ndarray | None = None  # the free parameters, when bounds hold some
+        jac = k[1:]
+        if keep is not None:
+            jac, normal = jac[keep], [[normal[i][j] for j in keep] for i in keep]
+            g, scale = [g[j] for j in keep], [scale[j] for j in keep]
+        self.keep = keep
+        self.root = root = [math.sqrt(s) for s in scale]
+        scaled = [
+            [a / (di * dj) for a, dj in zip(row, root, strict=True)]
+            for row, di in zip(normal, root, strict=True)
+        ]
+        w, v = _eigen(scaled)
+        if not w[0] > 1e-12 * w[-1]:  # (NaN included)
+            _, sv, vt = np.linalg.svd(jac.T / np.array(root), full_matrices=False)
+            w, v = (sv[::-1] ** 2).tolist(), vt[::-1].T.tolist()  # ascending, as eigen's
+        self.w = w
+        self.v = v  # v[i][j]: component i of the j-th eigenvector
+        scaled_g = [gi / d for gi, d in zip(g, root, strict=True)]
+        self.c = [sum(map(mul, col, scaled_g)) for col in zip(*self.v, strict=True)]  # V^T B^T r
+        self.at: list[float] | None = None  # the point it was built at
+
+    def free(self, q: list[float]) -> list[float]:
+        """The parameters this model moves (all but those held at a bound)."""
+        return q if self.keep is None else [q[j] for j in self.keep]
+
+    def move(self, q: list[float], z: list[float]) -> list[float]:
+        """q + h for h = D^(-1/2) z (held parameters stay where they are)."""
+        trial = list(q)
+        for j, zj, d in zip(self.keep or range(len(q)), z, self.root, strict=True):
+            trial[j] += zj / d
+        return trial
 
     def best_fall(self) -> float:
         """The fall of chi2 the undamped (Gauss-Newton) step promises: sum c_i^2 / w_i."""
-        return float(self.c2 @ (1.0 / self.w)) if self.w[0] > 0 else np.inf
+        return (
+            sum(c * c / w for c, w in zip(self.c, self.w, strict=True))
+            if self.w[0] > 0
+            else math.inf
+        )
 
-    def step(self, mu: float) -> tuple[np.ndarray, float]:
+    def step(self, mu: float) -> tuple[list[float], float]:
         """z = D^(1/2) h for damping mu, and the fall of chi2 it promises."""
-        d = 1.0 / (self.w + mu)
-        dc = d * self.c
-        return self.v @ -dc, float(dc @ ((self.w + 2 * mu) * dc))
+        dc = [c / (w + mu) for c, w in zip(self.c, self.w, strict=True)]
+        z = [-sum(map(mul, row, dc)) for row in self.v]
+        return z, sum(d * d * (w + 2 * mu) for d, w in zip(dc, self.w, strict=True))
+
+
+def _eigen(a: list[list[float]]) -> tuple[list[float], list[list[float]]]:
+    """Eigenvalues (ascending) and eigenvectors (as columns) of a symmetric matrix; NaN
+    eigenvalues if LAPACK fails. A 2 x 2 matrix, the commonest fit, is diagonalised by
+    one Jacobi rotation (Golub and Van Loan's sym.schur2), as accurately as LAPACK does
+    and without the cost of calling it."""
+    if len(a) == 2:
+        (p, b), (_, d) = a
+        if b == 0.0:
+            return (
+                ([p, d], [[1.0, 0.0], [0.0, 1.0]]) if p <= d else ([d, p], [[0.0, 1.0], [1.0, 0.0]])
+            )
+        tau = (d - p) / (2.0 * b)
+        t = math.copysign(1.0, tau) / (abs(tau) + math.hypot(1.0, tau))  # tan of the angle
+        c = 1.0 / math.hypot(1.0, t)
+        s = t * c
+        low, high = p - t * b, d + t * b  # eigenvalues, for [c, -s] and [s, c]
+        if low <= high:
+            return [low, high], [[c, s], [-s, c]]
+        return [high, low], [[s, c], [c, -s]]
+    w, v, info = _syevd(np.array(a))
+    if info != 0:
+        return [math.nan] * len(a), v.tolist()
+    return w.tolist(), v.tolist()
 
 
 def _syevd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
