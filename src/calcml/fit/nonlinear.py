@@ -20,7 +20,7 @@ from ..errors import CalcmlError
 from .linear import as_sigma
 from .model import Model, model_from
 from .result import FitResult
-from .solvers import EPS, SOLVERS, STATIONARY, Outcome, Problem, Tolerances, _gram, _syevd
+from .solvers import EPS, SOLVERS, STATIONARY, Outcome, Problem, Tolerances, _eigen, _gram, _scaled
 
 
 def fit(
@@ -82,8 +82,8 @@ def fit(
         )
     start = _start_values(m, p0, fixed)
     s = as_sigma(sigma, len(yv))
-    free = np.array([i for i, n in enumerate(m.params) if n not in start.fixed], dtype=int)
-    if len(free) == 0:
+    free = [i for i, n in enumerate(m.params) if n not in start.fixed]
+    if not free:
         raise CalcmlError("every parameter is fixed: nothing to fit")
     lower, upper = _bounds(m, bounds, start.values, free)
     prob = Problem(
@@ -92,7 +92,7 @@ def fit(
         yv,
         None if s is None else 1.0 / s,
         full=start.values,
-        free=free if len(free) < len(m.params) else None,
+        free=np.array(free) if len(free) < len(m.params) else None,
         lower=lower,
         upper=upper,
     )
@@ -101,7 +101,7 @@ def fit(
     ):
         raise CalcmlError(f"maxiter must be a whole number >= 1, not {maxiter!r}")
     tol = Tolerances(maxiter=int(maxiter)) if maxiter is not None else None
-    outcome = SOLVERS[method](prob, start.values[free], tol)
+    outcome = SOLVERS[method](prob, start.values[free] if prob.free is not None else start.values, tol)
     exact = _exact_fit_polish(prob, outcome)
     return _result(prob, outcome, method, s, x, exact)
 
@@ -133,14 +133,19 @@ def _data(x: Any, y: Any) -> tuple[list[np.ndarray], list[str] | None, np.ndarra
             columns = [arr[:, j].copy() for j in range(arr.shape[1])]
         else:
             raise CalcmlError(f"x must be an array (N,) or (N, k), not of shape {arr.shape}")
-    for name, col in zip(names or [f"x{j + 1}" for j in range(len(columns))], columns, strict=True):
+    _all_finite(yv, "y")
+    for j, col in enumerate(columns):
+        name = names[j] if names is not None else f"x{j + 1}"
         if col.shape != yv.shape:
             raise CalcmlError(f"x column {name} has {col.size} values but y has {len(yv)}")
-    for what, arr in (("y", yv), *((f"x{j + 1}", c) for j, c in enumerate(columns))):
-        if not np.isfinite(arr).all():
-            bad = int(np.argmin(np.isfinite(arr)))
-            raise CalcmlError(f"{what}[{bad}] = {arr[bad]} is not a finite number")
+        _all_finite(col, name)
     return columns, names, yv
+
+
+def _all_finite(values: np.ndarray, name: str) -> None:
+    if not np.isfinite(values).all():
+        bad = int(np.argmin(np.isfinite(values)))
+        raise CalcmlError(f"{name}[{bad}] = {values[bad]} is not a finite number")
 
 
 def _start_values(m: Model, p0: Any, fixed: Any) -> _Start:
@@ -160,7 +165,7 @@ def _start_values(m: Model, p0: Any, fixed: Any) -> _Start:
         vec = np.array(values, dtype=float)
     except (TypeError, ValueError):
         raise CalcmlError("p0 must hold numbers") from None
-    if not np.isfinite(vec).all():
+    if not all(map(math.isfinite, vec.tolist())):
         raise CalcmlError(
             f"p0 must be finite numbers: {dict(zip(m.params, vec.tolist(), strict=True))}"
         )
@@ -177,7 +182,7 @@ def _start_values(m: Model, p0: Any, fixed: Any) -> _Start:
 
 
 def _bounds(
-    m: Model, bounds: Any, values: np.ndarray, free: np.ndarray
+    m: Model, bounds: Any, values: np.ndarray, free: list[int]
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     if not bounds:
         return None, None
@@ -295,13 +300,12 @@ def _covariance(jac: np.ndarray, normal: list[list[float]]) -> np.ndarray | None
     change the model: its uncertainty is infinite). From the eigenvectors of the scaled
     normal matrix when it is well conditioned (then it loses at most 8 of 16 digits),
     else from the SVD of J."""
-    diagonal = [row[j] for j, row in enumerate(normal)]
-    if min(diagonal) > 0:
-        d = np.sqrt(diagonal)
-        outer = d[:, None] * d
-        w, v, info = _syevd(np.array(normal) / outer)
-        if info == 0 and w[0] > 1e-8 * w[-1]:
-            return ((v / w) @ v.T) / outer
+    d = [math.sqrt(row[j]) for j, row in enumerate(normal)]
+    if min(d) > 0:
+        w, v = _eigen(_scaled(normal, d))
+        if w[0] > 1e-8 * w[-1]:
+            v, d = np.array(v), np.array(d)
+            return ((v / w) @ v.T) / (d[:, None] * d)
     _, s, vt = np.linalg.svd(jac.T, full_matrices=False)
     if len(s) == 0 or s[-1] <= np.finfo(float).eps * max(jac.shape) * s[0]:
         return None
@@ -407,7 +411,6 @@ def _result(
         notes=notes,
         bounds=bounds,
         _predict=lambda xn, params: _predict(m, xn, params),
-        _tss=_total_sum_of_squares(prob.y, prob.weights),
     )
 
 
@@ -437,16 +440,6 @@ def _bound_notes(
                     "chi2 may be lower beyond it"
                 )
     return bounds
-
-
-def _total_sum_of_squares(y: np.ndarray, weights: np.ndarray | None) -> float:
-    """sum w_i (y_i - ybar)^2 about the weighted mean (w = 1 / sigma^2), for R^2."""
-    if weights is None:
-        centred = y - y.sum() / len(y)
-        return float(centred @ centred)
-    w2 = weights * weights
-    centred = y - float(w2 @ y) / w2.sum()
-    return float(w2 @ (centred * centred))
 
 
 def _predict(m: Model, x: Any, params: dict[str, float]) -> np.ndarray:

@@ -65,7 +65,7 @@ class FitResult:
     bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
     certified: dict[str, Any] | None = None
     _predict: Callable[[Any, dict[str, float]], np.ndarray] | None = field(default=None, repr=False)
-    _tss: float = float("nan")
+    _tss: float | None = None  # the total sum of squares R^2 compares with (computed if None)
 
     # -- statistics -----------------------------------------------------------------------
     @property
@@ -90,7 +90,10 @@ class FitResult:
     @property
     def r_squared(self) -> float:
         """1 - (weighted) residual sum of squares / (weighted) total sum of squares."""
-        return 1.0 - self.chi2 / self._tss if self._tss > 0 else float("nan")
+        if self._tss is None and self.y is not None:
+            self._tss = total_sum_of_squares(self.y, self.sigma)
+        tss = self._tss
+        return 1.0 - self.chi2 / tss if tss is not None and tss > 0 else float("nan")
 
     @property
     def aic(self) -> float:
@@ -276,3 +279,18 @@ def _warnings(r: FitResult) -> list[str]:
         elif r.p_value > 0.999:
             out.append(f"p-value {r.p_value:.4g}: chi2 is suspiciously small (sigmas too large?)")
     return out
+
+
+def total_sum_of_squares(y: np.ndarray, sigma: np.ndarray | None = None) -> float:
+    """sum_i (y_i - ybar)^2 / sigma_i^2 about the weighted mean ybar (weights 1 / sigma^2):
+    what R^2 compares the residual sum of squares with.
+
+    >>> total_sum_of_squares(np.array([1.0, 2.0, 3.0]))
+    2.0
+    """
+    if sigma is None:
+        centred = y - y.sum() / len(y)
+        return float(centred @ centred)
+    w2 = 1.0 / (sigma * sigma)
+    centred = y - float(w2 @ y) / w2.sum()
+    return float(w2 @ (centred * centred))

@@ -385,18 +385,14 @@ class _DampedModel:
         scale: list[float],
         keep: list[int] | None = None,
     ) -> None:
-        jac = k[1:]
         if keep is not None:
-            jac, normal = jac[keep], [[normal[i][j] for j in keep] for i in keep]
+            normal = [[normal[i][j] for j in keep] for i in keep]
             g, scale = [g[j] for j in keep], [scale[j] for j in keep]
         self.keep = keep
         self.root = root = [math.sqrt(s) for s in scale]
-        scaled = [
-            [a / (di * dj) for a, dj in zip(row, root, strict=True)]
-            for row, di in zip(normal, root, strict=True)
-        ]
-        w, v = _eigen(scaled)
+        w, v = _eigen(_scaled(normal, root))
         if not w[0] > 1e-12 * w[-1]:  # (NaN included)
+            jac = k[1:] if keep is None else k[1:][keep]
             _, sv, vt = np.linalg.svd(jac.T / np.array(root), full_matrices=False)
             w, v = (sv[::-1] ** 2).tolist(), vt[::-1].T.tolist()  # ascending, as eigen's
         self.w = w
@@ -419,7 +415,7 @@ class _DampedModel:
     def best_fall(self) -> float:
         """The fall of chi2 the undamped (Gauss-Newton) step promises: sum c_i^2 / w_i."""
         return (
-            sum(c * c / w for c, w in zip(self.c, self.w, strict=True))
+            sum([c * c / w for c, w in zip(self.c, self.w, strict=True)])
             if self.w[0] > 0
             else math.inf
         )
@@ -428,7 +424,14 @@ class _DampedModel:
         """z = D^(1/2) h for damping mu, and the fall of chi2 it promises."""
         dc = [c / (w + mu) for c, w in zip(self.c, self.w, strict=True)]
         z = [-sum(map(mul, row, dc)) for row in self.v]
-        return z, sum(d * d * (w + 2 * mu) for d, w in zip(dc, self.w, strict=True))
+        return z, sum([d * d * (w + 2 * mu) for d, w in zip(dc, self.w, strict=True)])
+
+
+def _scaled(a: list[list[float]], d: list[float]) -> list[list[float]]:
+    """diag(d)^-1 a diag(d)^-1."""
+    return [
+        [x / (di * dj) for x, dj in zip(row, d, strict=True)] for row, di in zip(a, d, strict=True)
+    ]
 
 
 def _eigen(a: list[list[float]]) -> tuple[list[float], list[list[float]]]:
