@@ -101,7 +101,9 @@ def fit(
     ):
         raise CalcmlError(f"maxiter must be a whole number >= 1, not {maxiter!r}")
     tol = Tolerances(maxiter=int(maxiter)) if maxiter is not None else None
-    outcome = SOLVERS[method](prob, start.values[free] if prob.free is not None else start.values, tol)
+    outcome = SOLVERS[method](
+        prob, start.values[free] if prob.free is not None else start.values, tol
+    )
     exact = _exact_fit_polish(prob, outcome)
     return _result(prob, outcome, method, s, x, exact)
 

@@ -11,12 +11,15 @@ With J = dr/dp (here stored as rows, one per parameter) and g = J r the half-gra
   so the step is halved until chi^2 drops.
 * **Levenberg-Marquardt** (default): Gauss-Newton with a damping term,
   (J J^T + mu D) h = -J r, D the running maximum of diag(J J^T) (Marquardt's scaling:
-  the method does not care about the units of the parameters). A step that lowers
-  chi^2 about as much as the linear model promised is accepted and mu shrinks
-  (Gauss-Newton takes over); a bad one is refused and mu grows (the step turns towards
-  the gradient and shortens). The steps come from the scaled normal matrix when it is
-  well conditioned, else from an SVD of J, so ill-conditioned problems keep their
-  digits; the answer itself is judged by J r computed directly, never by the steps.
+  the method does not care about the units of the parameters). The damping comes from
+  a trust region, as in MINPACK (More, 1978): the step may be at most ``radius`` long
+  (in the scaled units), and mu is the smallest damping that keeps it so (0, plain
+  Gauss-Newton, when that step is short enough). A step that lowers chi^2 about as much
+  as the linear model promised widens the region; a bad one is refused and the region
+  shrinks (the step turns towards the gradient and shortens). The steps come from the
+  eigen-decomposition of the scaled normal matrix when it is well conditioned, else
+  from an SVD of J, so ill-conditioned problems keep their digits; the answer itself is
+  judged by J r computed directly, never by the steps.
 
 A run stops when it has converged (the step is negligible next to p, chi^2 stopped
 falling, or the gradient is orthogonal to the residuals to rounding), and says so; or
@@ -196,7 +199,7 @@ UNJUDGED_STEPS = 3
 
 
 def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = None) -> Outcome:
-    """Levenberg-Marquardt with Marquardt's scaling and Nielsen's update of the damping.
+    """Levenberg-Marquardt with Marquardt's scaling and a trust region (More's).
 
     Near the minimum, chi2 itself becomes too coarse to judge a step: when even the full
     Gauss-Newton step promises a fall below chi2's rounding error, accepting or refusing
@@ -210,8 +213,7 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
     chi, g, normal = _gram(k)
     history, chis = [q], [chi]
     scale = [max(row[j], EPS) for j, row in enumerate(normal)]  # D: running max of diag(J J^T)
-    mu = 1e-3  # relative to D, so without units: a nearly Gauss-Newton start
-    nu = 2.0
+    radius = None
     bounded = prob.lower is not None
     unjudged = 0
     model = None
@@ -265,23 +267,30 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
             size = math.hypot(
                 *[d * v for d, v in zip(model.root, model.free(q), strict=True)]
             )  # |D^1/2 q|
+            if radius is None:
+                radius = FIRST_RADIUS * (size if size > 0 else 1.0)
             while True:
+                mu = model.damping_for(radius)
                 z, predicted = model.step(mu)
-                if math.hypot(*z) <= tol.xtol * (size + tol.xtol):  # |D^(1/2) h| = |z|
+                length = math.hypot(*z)  # |D^(1/2) h| = |z|
+                if length <= tol.xtol * (size + tol.xtol):
                     return ending("converged", "the step became negligible next to p")
+                if len(history) == 1:  # the first region no wider than the first step
+                    radius = min(radius, length)
                 trial = model.move(q, z)
                 if bounded:
                     trial, predicted = _projected(prob, q, trial, predicted, k, chi)
                 accepted = _evaluated(prob, trial)
                 chi_new = accepted[1]
+                # how much of the promised fall came true
                 gain = (chi - chi_new) / predicted if predicted > 0 and chi_new == chi_new else -1
-                if gain > 0:  # accepted: chi2 fell; trust the linear model more
-                    mu *= max(1 / 3, 1 - (2 * gain - 1) ** 3)
-                    nu = 2.0
+                if gain <= 0.25:  # the linear model is poor this far out: narrow the region
+                    radius = 0.5 * min(radius, 10 * length)
+                elif mu == 0 or gain >= 0.75:  # good: allow twice this step next time
+                    radius = 2 * length
+                if gain >= 1e-4:  # chi2 fell: accept
                     break
-                mu *= nu  # refused: damp more, towards a short gradient step
-                nu *= 2.0
-                if mu > 1e300:
+                if radius <= EPS * size or radius < 1e-300:
                     return ending("no_decrease", _NO_DECREASE)
         k_new, chi_new, g_new, normal_new = accepted
         fall = chi - chi_new
@@ -300,6 +309,14 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
 #: An unjudged step is refused only if chi2 rises by more than this many times its
 #: rounding error (see levenberg_marquardt).
 UNJUDGED_RISE = 100.0
+
+#: Newton steps allowed for the damping of one trust region (it takes 2-4).
+MAX_NEWTON = 30
+
+#: The first trust region: steps as long as the parameters themselves (scaled norm).
+#: MINPACK allows 100 times that; from far starts (NIST's first ones) the shorter
+#: first steps are safer, and they cost nothing when the start is good.
+FIRST_RADIUS = 1.0
 
 
 def _evaluated(
@@ -411,6 +428,23 @@ class _DampedModel:
         for j, zj, d in zip(self.keep or range(len(q)), z, self.root, strict=True):
             trial[j] += zj / d
         return trial
+
+    def damping_for(self, radius: float) -> float:
+        """The least damping mu whose step is no longer than radius (to 10 %): 0 when
+        the Gauss-Newton step is, else the root of |z(mu)| = radius, found by Newton's
+        method on 1/|z(mu)| (nearly linear in mu, so a few steps do; Hebden's way).
+        |z(mu)|^2 = sum_i c_i^2 / (w_i + mu)^2 shrinks as mu grows."""
+        c2, w = [c * c for c in self.c], self.w
+        least = 0.0 if w[0] > 0 else EPS * max(w[-1], 1.0)  # a singular model needs some
+        mu = least
+        for _ in range(MAX_NEWTON):
+            terms = [c / (wi + mu) ** 2 for c, wi in zip(c2, w, strict=True)]
+            length = math.sqrt(sum(terms))
+            if length <= 1.1 * radius and (mu == least or length >= 0.9 * radius):
+                return mu
+            slope = sum([t / (wi + mu) for t, wi in zip(terms, w, strict=True)]) / length**3
+            mu = max(mu - (1 / length - 1 / radius) / slope, least)  # slope: d(1/|z|)/dmu
+        return mu
 
     def best_fall(self) -> float:
         """The fall of chi2 the undamped (Gauss-Newton) step promises: sum c_i^2 / w_i."""
