@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from operator import mul
+from operator import add, mul, truediv
 
 import numpy as np
 from scipy.linalg.lapack import dsyevd as _lapack_syevd
@@ -189,9 +189,11 @@ def _start(prob: Problem, q0: np.ndarray) -> tuple[np.ndarray, np.ndarray, float
 # work (f and J at every point, K K^T) and the eigen-decomposition stay in NumPy/LAPACK.
 
 
-#: A step that moves every parameter by less than this fraction of itself changes the
-#: residuals linearly to rounding (the next term is about its square, 1e-16), so it can
-#: be taken on the linear model r + J^T h without evaluating f again.
+#: A step shorter than this fraction of the parameters (in Marquardt's scaled norm,
+#: |D^(1/2) h| against |D^(1/2) p|) changes the residuals linearly to rounding (the next
+#: term is about its square, 1e-16), so it can be taken on the linear model r + J^T h
+#: without evaluating f again; when the Gauss-Newton step is that short, the run has
+#: converged (MINPACK's xtol, on the same norm, is 1.5e-8).
 LINEAR_STEP = 1e-8
 
 #: At most this many steps that chi2 is too coarse to judge (see levenberg_marquardt).
@@ -201,11 +203,12 @@ UNJUDGED_STEPS = 3
 def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = None) -> Outcome:
     """Levenberg-Marquardt with Marquardt's scaling and a trust region (More's).
 
-    Near the minimum, chi2 itself becomes too coarse to judge a step: when even the full
+    The run ends when the Gauss-Newton step is shorter than LINEAR_STEP of the
+    parameters: that last step is taken on the linear model (no evaluation needed).
+    Before that, chi2 itself may become too coarse to judge a step: when even the full
     Gauss-Newton step promises a fall below chi2's rounding error, accepting or refusing
-    it would be a coin toss. Then that step is taken unjudged (it is the minimum of the
-    linear model, computed from J and r, which are still accurate), and once it moves no
-    parameter by more than LINEAR_STEP it is the last one, taken on the linear model.
+    it would be a coin toss, so that step is taken unjudged (it is the minimum of the
+    linear model, computed from J and r, which are still accurate).
     """
     tol = tol or Tolerances()
     q = prob.project(np.array(q0, dtype=float)).tolist()
@@ -222,7 +225,7 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
         out = Outcome(np.array(q), chi, status, why, [np.array(p) for p in history], chis, k)
         if model is not None and model.at is q and model.keep is None and model.w[0] > 0:
             z = model.step(0.0)[0]  # the Gauss-Newton step from this very q
-            out.gauss_newton_step = [zj / d for zj, d in zip(z, model.root, strict=True)]
+            out.gauss_newton_step = list(map(truediv, z, model.root))
         return out
 
     for _ in range(tol.maxiter):
@@ -243,19 +246,25 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
                 "converged", "even a full Gauss-Newton step would lower chi2 by less than rounding"
             )
         accepted = None
-        if best <= prob.chi2_rounding(chi) and unjudged < UNJUDGED_STEPS:
-            # chi2 can no longer judge a step: take Gauss-Newton's
-            trial = model.move(q, model.step(0.0)[0])
-            if all(abs(t - v) <= LINEAR_STEP * abs(v) for t, v in zip(trial, q, strict=True)):
+        size = math.hypot(*map(mul, model.root, model.free(q)))  # |D^(1/2) q|
+        undamped = None  # the Gauss-Newton step z and the fall it promises
+        if model.gauss_newton is not None:
+            undamped = model.step(0.0)
+            z = undamped[0]
+            trial = model.move(q, z)
+            if bounded:
+                trial = prob.project(np.array(trial)).tolist()
+            if math.hypot(*z) <= LINEAR_STEP * size:  # |D^(1/2) h| against |D^(1/2) q|
+                # The last step: so short that the linear model is exact to rounding
                 q, k = trial, _linear_rows(k, trial, q)
                 chi, g, normal = _gram(k)
                 history.append(q)
                 chis.append(chi)
                 model = _DampedModel(k, g, normal, scale, keep)
                 model.at = q
-                return ending("converged", _BELOW_ROUNDING)
-            if bounded:
-                trial = prob.project(np.array(trial)).tolist()
+                return ending("converged", _LAST_STEP)
+        if best <= prob.chi2_rounding(chi) and unjudged < UNJUDGED_STEPS:
+            # chi2 can no longer judge a step: take Gauss-Newton's (trial) unjudged
             unjudged += 1
             accepted = _evaluated(prob, trial)
             # The rounding of f itself can exceed that of the data (by f's condition
@@ -264,14 +273,11 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
                 accepted = None  # then judge the steps after all
             predicted = best
         if accepted is None:
-            size = math.hypot(
-                *[d * v for d, v in zip(model.root, model.free(q), strict=True)]
-            )  # |D^1/2 q|
             if radius is None:
                 radius = FIRST_RADIUS * (size if size > 0 else 1.0)
             while True:
                 mu = model.damping_for(radius)
-                z, predicted = model.step(mu)
+                z, predicted = undamped if mu == 0.0 and undamped else model.step(mu)
                 length = math.hypot(*z)  # |D^(1/2) h| = |z|
                 if length <= tol.xtol * (size + tol.xtol):
                     return ending("converged", "the step became negligible next to p")
@@ -300,7 +306,7 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
         diagonal = [row[j] for j, row in enumerate(normal)]
         if not math.isfinite(sum(g) + sum(diagonal)):  # an infinite or NaN entry of J
             return ending("not_finite", _not_finite(np.array(q)))
-        scale = [max(s, a) for s, a in zip(scale, diagonal, strict=True)]
+        scale = list(map(max, scale, diagonal))
         if fall <= tol.ftol * chi and predicted <= tol.ftol * chi:
             return ending("converged", "chi2 stopped falling (to rounding)")
     return ending("max_iterations", _max_iter(tol.maxiter))
@@ -327,9 +333,9 @@ def _evaluated(
     return (k, *_gram(k))
 
 
-_BELOW_ROUNDING = (
-    "even a full Gauss-Newton step would lower chi2 by less than chi2's own rounding error; "
-    "that last step (below 1e-8 of every parameter) was taken on the linear model"
+_LAST_STEP = (
+    "the Gauss-Newton step from here is below 1e-8 of the parameters (scaled); it was "
+    "taken on the linear model, exact to rounding for so short a step"
 )
 
 
@@ -358,7 +364,7 @@ def _gram(k: np.ndarray) -> tuple[float, list[float], list[list[float]]]:
     """chi2 = r.r, the half-gradient g = J r and the normal matrix J J^T, all from one
     product K K^T with K = [r; J] (as Python floats: the solver's own arithmetic is on
     n x n matrices, too small for NumPy to pay)."""
-    first, *rest = np.dot(k, k.T).tolist()
+    first, *rest = np.inner(k, k).tolist()
     return first[0], first[1:], [row[1:] for row in rest]
 
 
@@ -406,7 +412,7 @@ class _DampedModel:
             normal = [[normal[i][j] for j in keep] for i in keep]
             g, scale = [g[j] for j in keep], [scale[j] for j in keep]
         self.keep = keep
-        self.root = root = [math.sqrt(s) for s in scale]
+        self.root = root = list(map(math.sqrt, scale))
         w, v = _eigen(_scaled(normal, root))
         if not w[0] > 1e-12 * w[-1]:  # (NaN included)
             jac = k[1:] if keep is None else k[1:][keep]
@@ -414,8 +420,11 @@ class _DampedModel:
             w, v = (sv[::-1] ** 2).tolist(), vt[::-1].T.tolist()  # ascending, as eigen's
         self.w = w
         self.v = v  # v[i][j]: component i of the j-th eigenvector
-        scaled_g = [gi / d for gi, d in zip(g, root, strict=True)]
-        self.c = [sum(map(mul, col, scaled_g)) for col in zip(*self.v, strict=True)]  # V^T B^T r
+        scaled_g = list(map(truediv, g, root))
+        self.c = c = [sum(map(mul, col, scaled_g)) for col in zip(*v)]  # V^T B^T r
+        # The Gauss-Newton step in the eigenbasis, c_i / w_i (None when J is singular):
+        # every test of an iteration asks about it.
+        self.gauss_newton = list(map(truediv, c, w)) if w[0] > 0 else None
         self.at: list[float] | None = None  # the point it was built at
 
     def free(self, q: list[float]) -> list[float]:
@@ -424,9 +433,12 @@ class _DampedModel:
 
     def move(self, q: list[float], z: list[float]) -> list[float]:
         """q + h for h = D^(-1/2) z (held parameters stay where they are)."""
+        h = map(truediv, z, self.root)
+        if self.keep is None:
+            return list(map(add, q, h))
         trial = list(q)
-        for j, zj, d in zip(self.keep or range(len(q)), z, self.root, strict=True):
-            trial[j] += zj / d
+        for j, hj in zip(self.keep, h):
+            trial[j] += hj
         return trial
 
     def damping_for(self, radius: float) -> float:
@@ -434,38 +446,39 @@ class _DampedModel:
         the Gauss-Newton step is, else the root of |z(mu)| = radius, found by Newton's
         method on 1/|z(mu)| (nearly linear in mu, so a few steps do; Hebden's way).
         |z(mu)|^2 = sum_i c_i^2 / (w_i + mu)^2 shrinks as mu grows."""
+        if self.gauss_newton is not None and math.hypot(*self.gauss_newton) <= 1.1 * radius:
+            return 0.0
         c2, w = [c * c for c in self.c], self.w
         least = 0.0 if w[0] > 0 else EPS * max(w[-1], 1.0)  # a singular model needs some
         mu = least
         for _ in range(MAX_NEWTON):
-            terms = [c / (wi + mu) ** 2 for c, wi in zip(c2, w, strict=True)]
+            terms = [c / (wi + mu) ** 2 for c, wi in zip(c2, w)]
             length = math.sqrt(sum(terms))
             if length <= 1.1 * radius and (mu == least or length >= 0.9 * radius):
                 return mu
-            slope = sum([t / (wi + mu) for t, wi in zip(terms, w, strict=True)]) / length**3
+            slope = sum([t / (wi + mu) for t, wi in zip(terms, w)]) / length**3
             mu = max(mu - (1 / length - 1 / radius) / slope, least)  # slope: d(1/|z|)/dmu
         return mu
 
     def best_fall(self) -> float:
         """The fall of chi2 the undamped (Gauss-Newton) step promises: sum c_i^2 / w_i."""
-        return (
-            sum([c * c / w for c, w in zip(self.c, self.w, strict=True)])
-            if self.w[0] > 0
-            else math.inf
-        )
+        if self.gauss_newton is None:
+            return math.inf
+        return sum(map(mul, self.c, self.gauss_newton))
 
     def step(self, mu: float) -> tuple[list[float], float]:
         """z = D^(1/2) h for damping mu, and the fall of chi2 it promises."""
-        dc = [c / (w + mu) for c, w in zip(self.c, self.w, strict=True)]
-        z = [-sum(map(mul, row, dc)) for row in self.v]
-        return z, sum([d * d * (w + 2 * mu) for d, w in zip(dc, self.w, strict=True)])
+        if mu == 0.0 and self.gauss_newton is not None:
+            dc, fall = self.gauss_newton, self.best_fall()
+        else:
+            dc = [c / (w + mu) for c, w in zip(self.c, self.w)]
+            fall = sum([d * d * (w + 2 * mu) for d, w in zip(dc, self.w)])
+        return [-sum(map(mul, row, dc)) for row in self.v], fall
 
 
 def _scaled(a: list[list[float]], d: list[float]) -> list[list[float]]:
     """diag(d)^-1 a diag(d)^-1."""
-    return [
-        [x / (di * dj) for x, dj in zip(row, d, strict=True)] for row, di in zip(a, d, strict=True)
-    ]
+    return [[x / (di * dj) for x, dj in zip(row, d)] for row, di in zip(a, d)]
 
 
 def _eigen(a: list[list[float]]) -> tuple[list[float], list[list[float]]]:
