@@ -217,6 +217,7 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
     history, chis = [q], [chi]
     scale = [max(row[j], EPS) for j, row in enumerate(normal)]  # D: running max of diag(J J^T)
     radius = None
+    shorten = 1.0  # the next step, as a fraction of the Gauss-Newton step
     bounded = prob.lower is not None
     unjudged = 0
     model = None
@@ -275,6 +276,8 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
         if accepted is None:
             if radius is None:
                 radius = FIRST_RADIUS * (size if size > 0 else 1.0)
+            if undamped:  # no wider than Gauss-Newton's step, shortened after an overshoot
+                radius = min(radius, shorten * math.hypot(*undamped[0]))
             while True:
                 mu = model.damping_for(radius)
                 z, predicted = undamped if mu == 0.0 and undamped else model.step(mu)
@@ -295,6 +298,7 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
                 elif mu == 0 or gain >= 0.75:  # good: allow twice this step next time
                     radius = 2 * length
                 if gain >= 1e-4:  # chi2 fell: accept
+                    shorten = _overshoot(gain) if mu == 0.0 else 1.0
                     break
                 if radius <= EPS * size or radius < 1e-300:
                     return ending("no_decrease", _NO_DECREASE)
@@ -323,6 +327,17 @@ MAX_NEWTON = 30
 #: MINPACK allows 100 times that; from far starts (NIST's first ones) the shorter
 #: first steps are safer, and they cost nothing when the start is good.
 FIRST_RADIUS = 1.0
+
+
+def _overshoot(gain: float) -> float:
+    """After an undamped step that delivered only ``gain`` (< 3/4) of the fall the linear
+    model promised, the fraction of such a step to take next time. The parabola through
+    chi2 at both ends with the slope at the start, chi2(t) = chi2 - 2 P t + (2 - gain) P
+    t^2 (P the promised fall), has its minimum at t = 1 / (2 - gain): Gauss-Newton
+    underestimated the curvature along the step (large residuals), and steps that long
+    overshoot; left alone they zigzag to the minimum slowly (NIST's MGH09: 41
+    evaluations instead of 18)."""
+    return 1.0 / (2.0 - gain) if gain < 0.75 else 1.0
 
 
 def _evaluated(
