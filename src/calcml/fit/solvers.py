@@ -217,7 +217,7 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
     history, chis = [q], [chi]
     scale = [max(row[j], EPS) for j, row in enumerate(normal)]  # D: running max of diag(J J^T)
     radius = None
-    shorten = 1.0  # the next step, as a fraction of the Gauss-Newton step
+    fraction = 1.0  # the next undamped step, as a fraction of the Gauss-Newton step
     bounded = prob.lower is not None
     unjudged = 0
     model = None
@@ -277,10 +277,12 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
             if radius is None:
                 radius = FIRST_RADIUS * (size if size > 0 else 1.0)
             if undamped:  # no wider than Gauss-Newton's step, shortened after an overshoot
-                radius = min(radius, shorten * math.hypot(*undamped[0]))
+                radius = min(radius, min(fraction, 1.0) * math.hypot(*undamped[0]))
             while True:
                 mu = model.damping_for(radius)
                 z, predicted = undamped if mu == 0.0 and undamped else model.step(mu)
+                if mu == 0.0 and fraction > 1.0:  # stretched after an undershoot
+                    z, predicted = [fraction * v for v in z], predicted * fraction * (2 - fraction)
                 length = math.hypot(*z)  # |D^(1/2) h| = |z|
                 if length <= tol.xtol * (size + tol.xtol):
                     return ending("converged", "the step became negligible next to p")
@@ -298,7 +300,7 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
                 elif mu == 0 or gain >= 0.75:  # good: allow twice this step next time
                     radius = 2 * length
                 if gain >= 1e-4:  # chi2 fell: accept
-                    shorten = _overshoot(gain) if mu == 0.0 else 1.0
+                    fraction = _step_fraction(gain) if mu == 0.0 else 1.0
                     break
                 if radius <= EPS * size or radius < 1e-300:
                     return ending("no_decrease", _NO_DECREASE)
@@ -329,15 +331,28 @@ MAX_NEWTON = 30
 FIRST_RADIUS = 1.0
 
 
-def _overshoot(gain: float) -> float:
-    """After an undamped step that delivered only ``gain`` (< 3/4) of the fall the linear
-    model promised, the fraction of such a step to take next time. The parabola through
-    chi2 at both ends with the slope at the start, chi2(t) = chi2 - 2 P t + (2 - gain) P
-    t^2 (P the promised fall), has its minimum at t = 1 / (2 - gain): Gauss-Newton
-    underestimated the curvature along the step (large residuals), and steps that long
-    overshoot; left alone they zigzag to the minimum slowly (NIST's MGH09: 41
-    evaluations instead of 18)."""
-    return 1.0 / (2.0 - gain) if gain < 0.75 else 1.0
+def _step_fraction(gain: float) -> float:
+    """After an undamped step that delivered ``gain`` times the fall of chi2 the linear
+    model promised, the fraction of the Gauss-Newton step to take next time.
+
+    The parabola through chi2 at both ends of the step, with the slope at its start,
+    chi2(t) = chi2 - 2 P t + (2 - gain) P t^2 (P the promised fall), has its minimum at
+    t = 1 / (2 - gain). Gauss-Newton leaves out the curvature of the model itself, which
+    matters when the residuals are large: a gain below 3/4 says it underestimated the
+    curvature along the step, and such steps overshoot and zigzag to the minimum (NIST's
+    MGH09: 41 evaluations instead of 18); a gain above 1 says it overestimated it, and
+    the steps creep up on the minimum (BoxBOD: 13 instead of 11). The next step is
+    scaled accordingly, lengthened by at most STRETCH; between, it is left alone.
+    """
+    if gain < 0.75:
+        return 1.0 / (2.0 - gain)
+    if gain > 1.0:
+        return min(1.0 / (2.0 - min(gain, 1.9)), STRETCH)
+    return 1.0
+
+
+#: The most a Gauss-Newton step is lengthened after one that fell short.
+STRETCH = 1.5
 
 
 def _evaluated(
