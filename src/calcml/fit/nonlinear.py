@@ -335,12 +335,13 @@ def _result(
             f"were computed with {POLISH_DIGITS} digits (double precision cannot see them)"
         )
     r, jac = k[0], k[1:]
-    chi, g, normal = _gram(k)
+    known = exact is None and out.rows is not None  # the solver's own products at p
+    chi, g, normal = out.gram if known and out.gram is not None else _gram(k)
     n_free = len(out.p)
     dof = len(prob.y) - n_free
     names = list(m.params)
     varying = [names[i] for i in (prob.free if prob.free is not None else range(len(names)))]
-    unscaled = _covariance(jac, normal)
+    unscaled = out.inverse if known and out.inverse is not None else _covariance(jac, normal)
     status, message, success = out.status, out.message, out.converged
     moving = list(range(n_free))  # the parameters not held at a bound
     if prob.lower is not None:

@@ -135,7 +135,9 @@ class Outcome:
     history: list[np.ndarray] = field(default_factory=list)
     chi2_history: list[float] = field(default_factory=list)
     rows: np.ndarray | None = None  # K = [r; J] at p, when known
+    gram: tuple | None = None  # (chi2, J r, J J^T) from K, when known
     gauss_newton_step: list[float] | None = None  # the undamped step from p, when known
+    inverse: np.ndarray | None = None  # (J J^T)^-1 from the solver's own factors, when known
 
     @property
     def converged(self) -> bool:
@@ -224,9 +226,11 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
 
     def ending(status: str, why: str) -> Outcome:
         out = Outcome(np.array(q), chi, status, why, [np.array(p) for p in history], chis, k)
+        out.gram = (chi, g, normal)
         if model is not None and model.at is q and model.keep is None and model.w[0] > 0:
             z = model.step(0.0)[0]  # the Gauss-Newton step from this very q
             out.gauss_newton_step = list(map(truediv, z, model.root))
+            out.inverse = model.inverse()
         return out
 
     for _ in range(tol.maxiter):
@@ -456,6 +460,15 @@ class _DampedModel:
         # every test of an iteration asks about it.
         self.gauss_newton = list(map(truediv, c, w)) if w[0] > 0 else None
         self.at: list[float] | None = None  # the point it was built at
+
+    def inverse(self) -> np.ndarray | None:
+        """(J J^T)^-1 = D^(-1/2) V diag(1 / w) V^T D^(-1/2), the covariance's core, when
+        the scaled normal matrix is well conditioned enough to give it to 8 digits."""
+        w = self.w
+        if not w[0] > 1e-8 * w[-1]:
+            return None
+        v, inv = np.array(self.v), 1.0 / np.array(self.root)
+        return ((v / w) @ v.T) * (inv[:, None] * inv)
 
     def free(self, q: list[float]) -> list[float]:
         """The parameters this model moves (all but those held at a bound)."""
