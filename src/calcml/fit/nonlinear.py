@@ -20,7 +20,7 @@ from ..errors import CalcmlError
 from .linear import as_sigma
 from .model import Model, model_from
 from .result import FitResult
-from .solvers import EPS, SOLVERS, STATIONARY, Outcome, Problem, Tolerances, _eigen, _gram, _scaled
+from .solvers import EPS, SOLVERS, STATIONARY, Outcome, Problem, Tolerances, _gram, _scaled_eigen
 
 
 def fit(
@@ -304,7 +304,7 @@ def _covariance(jac: np.ndarray, normal: list[list[float]]) -> np.ndarray | None
     else from the SVD of J."""
     d = [math.sqrt(row[j]) for j, row in enumerate(normal)]
     if min(d) > 0:
-        w, v = _eigen(_scaled(normal, d))
+        w, v = _scaled_eigen(normal, d)
         if w[0] > 1e-8 * w[-1]:
             v, d = np.array(v), np.array(d)
             return ((v / w) @ v.T) / (d[:, None] * d)

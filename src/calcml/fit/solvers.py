@@ -447,7 +447,7 @@ class _DampedModel:
             g, scale = [g[j] for j in keep], [scale[j] for j in keep]
         self.keep = keep
         self.root = root = list(map(math.sqrt, scale))
-        w, v = _eigen(_scaled(normal, root))
+        w, v = _scaled_eigen(normal, root)
         if not w[0] > 1e-12 * w[-1]:  # (NaN included)
             jac = k[1:] if keep is None else k[1:][keep]
             _, sv, vt = np.linalg.svd(jac.T / np.array(root), full_matrices=False)
@@ -519,34 +519,38 @@ class _DampedModel:
         return [-sum(map(mul, row, dc)) for row in self.v], fall
 
 
-def _scaled(a: list[list[float]], d: list[float]) -> list[list[float]]:
-    """diag(d)^-1 a diag(d)^-1."""
-    return [[x / (di * dj) for x, dj in zip(row, d)] for row, di in zip(a, d)]
-
-
-def _eigen(a: list[list[float]]) -> tuple[list[float], list[list[float]]]:
-    """Eigenvalues (ascending) and eigenvectors (as columns) of a symmetric matrix; NaN
-    eigenvalues if LAPACK fails. A 2 x 2 matrix, the commonest fit, is diagonalised by
-    one Jacobi rotation (Golub and Van Loan's sym.schur2), as accurately as LAPACK does
-    and without the cost of calling it."""
+def _scaled_eigen(a: list[list[float]], d: list[float]) -> tuple[list[float], list[list[float]]]:
+    """Eigenvalues (ascending) and eigenvectors (as columns) of diag(d)^-1 a diag(d)^-1
+    for a symmetric a; NaN eigenvalues if LAPACK fails. A 2 x 2 matrix, the commonest
+    fit, is diagonalised by one Jacobi rotation (Golub and Van Loan's sym.schur2), as
+    accurately as LAPACK does and without the cost of calling it."""
     if len(a) == 2:
-        (p, b), (_, d) = a
-        if b == 0.0:
-            return (
-                ([p, d], [[1.0, 0.0], [0.0, 1.0]]) if p <= d else ([d, p], [[0.0, 1.0], [1.0, 0.0]])
-            )
-        tau = (d - p) / (2.0 * b)
-        t = math.copysign(1.0, tau) / (abs(tau) + math.hypot(1.0, tau))  # tan of the angle
-        c = 1.0 / math.hypot(1.0, t)
-        s = t * c
-        low, high = p - t * b, d + t * b  # eigenvalues, for [c, -s] and [s, c]
-        if low <= high:
-            return [low, high], [[c, s], [-s, c]]
-        return [high, low], [[s, c], [c, -s]]
-    w, v, info = _syevd(np.array(a))
+        (p, b), (_, d2) = a
+        (r1, r2) = d
+        return _eigen2(p / (r1 * r1), b / (r1 * r2), d2 / (r2 * r2))
+    inv = 1.0 / np.array(d)
+    w, v, info = _syevd(np.array(a) * (inv[:, None] * inv))
     if info != 0:
         return [math.nan] * len(a), v.tolist()
     return w.tolist(), v.tolist()
+
+
+def _eigen2(p: float, b: float, d: float) -> tuple[list[float], list[list[float]]]:
+    """The eigen-decomposition of [[p, b], [b, d]] by one Jacobi rotation.
+
+    >>> _eigen2(2.0, 0.0, 1.0)
+    ([1.0, 2.0], [[0.0, 1.0], [1.0, 0.0]])
+    """
+    if b == 0.0:
+        return ([p, d], [[1.0, 0.0], [0.0, 1.0]]) if p <= d else ([d, p], [[0.0, 1.0], [1.0, 0.0]])
+    tau = (d - p) / (2.0 * b)
+    t = math.copysign(1.0, tau) / (abs(tau) + math.hypot(1.0, tau))  # tan of the angle
+    c = 1.0 / math.hypot(1.0, t)
+    s = t * c
+    low, high = p - t * b, d + t * b  # eigenvalues, for [c, -s] and [s, c]
+    if low <= high:
+        return [low, high], [[c, s], [-s, c]]
+    return [high, low], [[s, c], [c, -s]]
 
 
 def _syevd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
