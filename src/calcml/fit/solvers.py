@@ -252,25 +252,22 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
             )
         accepted = None
         size = math.hypot(*map(mul, model.root, model.free(q)))  # |D^(1/2) q|
-        undamped = None  # the Gauss-Newton step z and the fall it promises
-        if model.gauss_newton is not None:
-            undamped = model.step(0.0)
-            z = undamped[0]
-            trial = model.move(q, z)
-            if bounded:
-                trial = prob.project(np.array(trial)).tolist()
-            if math.hypot(*z) <= LINEAR_STEP * size:  # |D^(1/2) h| against |D^(1/2) q|
-                # The last step: so short that the linear model is exact to rounding
-                q, k = trial, _linear_rows(k, trial, q)
-                chi, g, normal = _gram(k)
-                history.append(q)
-                chis.append(chi)
-                model = _DampedModel(k, g, normal, scale, keep)
-                model.at = q
-                return ending("converged", _LAST_STEP)
-        if best <= prob.chi2_rounding(chi) and unjudged < UNJUDGED_STEPS:
-            # chi2 can no longer judge a step: take Gauss-Newton's (trial) unjudged
+        undamped = model.step(0.0) if model.gauss_newton is not None else None  # (z, fall)
+        if undamped and math.hypot(*undamped[0]) <= LINEAR_STEP * size:
+            # The last step: so short that the linear model is exact to rounding
+            trial = _moved(prob, model, q, undamped[0])
+            q, k = trial, _linear_rows(k, trial, q)
+            chi, g, normal = _gram(k)
+            history.append(q)
+            chis.append(chi)
+            model = _DampedModel(k, g, normal, scale, keep)
+            model.at = q
+            return ending("converged", _LAST_STEP)
+        accepted = None
+        if undamped and best <= prob.chi2_rounding(chi) and unjudged < UNJUDGED_STEPS:
+            # chi2 can no longer judge a step: take Gauss-Newton's unjudged
             unjudged += 1
+            trial = _moved(prob, model, q, undamped[0])
             accepted = _evaluated(prob, trial)
             # The rounding of f itself can exceed that of the data (by f's condition
             # number): only a rise far beyond chi2's rounding shows a bad step.
@@ -293,7 +290,7 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
                 if len(history) == 1:  # the first region no wider than the first step
                     radius = min(radius, length)
                 trial = model.move(q, z)
-                if bounded:
+                if bounded:  # projected into the box, with the fall the rest promises
                     trial, predicted = _projected(prob, q, trial, predicted, k, chi)
                 accepted = _evaluated(prob, trial)
                 chi_new = accepted[1]
@@ -357,6 +354,12 @@ def _step_fraction(gain: float) -> float:
 
 #: The most a Gauss-Newton step is lengthened after one that fell short.
 STRETCH = 1.5
+
+
+def _moved(prob: Problem, model: _DampedModel, q: list[float], z: list[float]) -> list[float]:
+    """q + D^(-1/2) z, inside the bounds."""
+    trial = model.move(q, z)
+    return trial if prob.lower is None else prob.project(np.array(trial)).tolist()
 
 
 def _evaluated(
