@@ -110,6 +110,16 @@ def test_first_start_reaches_the_certified_values_23_times_of_25() -> None:
     assert len(counted) - len(missed) >= 23, missed
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_first_start_reaches_the_certified_values_everywhere(name: str) -> None:
+    """More than the issue asks (23 of 25): since the trust region, calcml reaches every
+    certified answer from the far starts too, Lanczos1 and Nelson included; this keeps
+    it so."""
+    r = _fit(name, "start1")
+    assert r.success, f"{name}: {r.status}: {r.message}"
+    assert not _shortfalls(name, r), f"{name}: {_shortfalls(name, r)}"
+
+
 @pytest.mark.parametrize("name", nist.DIFFICULTY["lower"])
 def test_gauss_newton_second_start_lower_difficulty(name: str) -> None:
     """Gauss-Newton from the second start reaches the certified values on every
