@@ -16,14 +16,17 @@ With J = dr/dp (here stored as rows, one per parameter) and g = J r the half-gra
   (in the scaled units), and mu is the smallest damping that keeps it so (0, plain
   Gauss-Newton, when that step is short enough). A step that lowers chi^2 about as much
   as the linear model promised widens the region; a bad one is refused and the region
-  shrinks (the step turns towards the gradient and shortens). The steps come from the
-  eigen-decomposition of the scaled normal matrix when it is well conditioned, else
-  from an SVD of J, so ill-conditioned problems keep their digits; the answer itself is
-  judged by J r computed directly, never by the steps.
+  shrinks (the step turns towards the gradient and shortens). Where Gauss-Newton's own
+  model of chi^2 proves too flat or too curved along its step (large residuals), the
+  next undamped step is scaled to the minimum of the parabola that fits what chi^2 did.
+  The steps come from the eigen-decomposition of the scaled normal matrix when it is
+  well conditioned, else from an SVD of J, so ill-conditioned problems keep their
+  digits; the answer itself is judged by J r computed directly, never by the steps.
 
-A run stops when it has converged (the step is negligible next to p, chi^2 stopped
-falling, or the gradient is orthogonal to the residuals to rounding), and says so; or
-when it cannot go on (no lower point, values not finite, iteration limit), and says that.
+A run stops when it has converged (the Gauss-Newton step is below 1e-8 of p, and is
+then taken on the linear model; even that step would lower chi^2 by less than rounding;
+the step is negligible next to p; chi^2 stopped falling), and says so; or when it cannot
+go on (no lower point, values not finite, iteration limit), and says that.
 
 >>> import numpy as np
 >>> from calcml.fit.model import model_from
