@@ -23,10 +23,10 @@ With J = dr/dp (here stored as rows, one per parameter) and g = J r the half-gra
   well conditioned, else from an SVD of J, so ill-conditioned problems keep their
   digits; the answer itself is judged by J r computed directly, never by the steps.
 
-A run stops when it has converged (the Gauss-Newton step is below 1e-8 of p, and is
-then taken on the linear model; even that step would lower chi^2 by less than rounding;
-the step is negligible next to p; chi^2 stopped falling), and says so; or when it cannot
-go on (no lower point, values not finite, iteration limit), and says that.
+A run stops when it has converged (Levenberg-Marquardt's last Gauss-Newton step was
+below 1e-8 of the parameters; even that step would lower chi^2 by less than rounding;
+the step is negligible next to p; chi^2 stopped falling), and says so; or when it
+cannot go on (no lower point, values not finite, iteration limit), and says that.
 
 >>> import numpy as np
 >>> from calcml.fit.model import model_from
@@ -106,15 +106,20 @@ class Problem:
         k = self.rows(q)
         return k[0], k[1:]
 
+    @property
+    def y_size(self) -> float:
+        """|y / sigma|, the size of the weighted data."""
+        if self._y_size is None:
+            yw = self.y if self.weights is None else self.y * self.weights
+            self._y_size = math.sqrt(float(yw @ yw))
+        return self._y_size
+
     def chi2_rounding(self, chi: float) -> float:
         """About how uncertain chi2 = |r|^2 is from rounding: each residual carries an
         error of about EPS |y_i| / sigma_i, so chi2 one of about 2 |r| EPS |y / sigma|.
         A good fit's residuals are far smaller than the data, so this is far above
         EPS chi2: chi2 is known to fewer digits than its size suggests."""
-        if self._y_size is None:
-            yw = self.y if self.weights is None else self.y * self.weights
-            self._y_size = float(np.linalg.norm(yw))
-        return 2.0 * math.sqrt(chi) * EPS * self._y_size
+        return 2.0 * math.sqrt(chi) * EPS * self.y_size
 
     def held(self, q: np.ndarray, g: np.ndarray) -> np.ndarray:
         """The parameters at a bound that the gradient g = J r pushes outwards: there
@@ -194,11 +199,10 @@ def _start(prob: Problem, q0: np.ndarray) -> tuple[np.ndarray, np.ndarray, float
 # work (f and J at every point, K K^T) and the eigen-decomposition stay in NumPy/LAPACK.
 
 
-#: A step shorter than this fraction of the parameters (in Marquardt's scaled norm,
-#: |D^(1/2) h| against |D^(1/2) p|) changes the residuals linearly to rounding (the next
-#: term is about its square, 1e-16), so it can be taken on the linear model r + J^T h
-#: without evaluating f again; when the Gauss-Newton step is that short, the run has
-#: converged (MINPACK's xtol, on the same norm, is 1.5e-8).
+#: A run has converged when the Gauss-Newton step is below this fraction of the
+#: parameters, in Marquardt's scaled norm (|D^(1/2) h| against |D^(1/2) p|; MINPACK's
+#: xtol is 1.5e-8 on the same norm): a step this short changes the Jacobian in the 8th
+#: digit at most, so only f is evaluated at its end.
 LINEAR_STEP = 1e-8
 
 #: At most this many steps that chi2 is too coarse to judge (see levenberg_marquardt).
@@ -208,8 +212,8 @@ UNJUDGED_STEPS = 3
 def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = None) -> Outcome:
     """Levenberg-Marquardt with Marquardt's scaling and a trust region (More's).
 
-    The run ends when the Gauss-Newton step is shorter than LINEAR_STEP of the
-    parameters: that last step is taken on the linear model (no evaluation needed).
+    The run ends with a Gauss-Newton step below LINEAR_STEP of the parameters, at
+    whose end only f is evaluated (the Jacobian would change in the 8th digit at most).
     Before that, chi2 itself may become too coarse to judge a step: when even the full
     Gauss-Newton step promises a fall below chi2's rounding error, accepting or refusing
     it would be a coin toss, so that step is taken unjudged (it is the minimum of the
@@ -256,25 +260,30 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
         accepted = None
         size = math.hypot(*map(mul, model.root, model.free(q)))  # |D^(1/2) q|
         undamped = model.step(0.0) if model.gauss_newton is not None else None  # (z, fall)
-        if undamped and math.hypot(*undamped[0]) <= LINEAR_STEP * size:
-            # The last step: so short that the linear model is exact to rounding
+        rounding = prob.chi2_rounding(chi)
+        if undamped and math.hypot(*undamped[0]) <= LINEAR_STEP * size:  # |D^1/2 h| vs |D^1/2 q|
+            # The last step, so short that the Jacobian would change in the 8th digit at
+            # most: only f is evaluated, for residuals and chi2 that belong to the answer
             trial = _moved(prob, model, q, undamped[0])
-            q, k = trial, _linear_rows(k, trial, q)
-            chi, g, normal = _gram(k)
-            history.append(q)
-            chis.append(chi)
-            model = _DampedModel(k, g, normal, scale, keep)
-            model.at = q
-            return ending("converged", _LAST_STEP)
+            r = prob.residuals(trial)
+            if r @ r <= chi + UNJUDGED_RISE * rounding:
+                q, k = trial, k.copy()
+                k[0] = r
+                chi, g, normal = _gram(k)
+                history.append(q)
+                chis.append(chi)
+                model = _DampedModel(k, g, normal, scale, keep)
+                model.at = q
+                return ending("converged", _LAST_STEP)
         accepted = None
-        if undamped and best <= prob.chi2_rounding(chi) and unjudged < UNJUDGED_STEPS:
+        if undamped and best <= rounding and unjudged < UNJUDGED_STEPS:
             # chi2 can no longer judge a step: take Gauss-Newton's unjudged
             unjudged += 1
             trial = _moved(prob, model, q, undamped[0])
             accepted = _evaluated(prob, trial)
             # The rounding of f itself can exceed that of the data (by f's condition
             # number): only a rise far beyond chi2's rounding shows a bad step.
-            if not accepted[1] <= chi + UNJUDGED_RISE * prob.chi2_rounding(chi):
+            if not accepted[1] <= chi + UNJUDGED_RISE * rounding:
                 accepted = None  # then judge the steps after all
             predicted = best
         if accepted is None:
@@ -373,18 +382,7 @@ def _evaluated(
     return (k, *_gram(k))
 
 
-_LAST_STEP = (
-    "the Gauss-Newton step from here is below 1e-8 of the parameters (scaled); it was "
-    "taken on the linear model, exact to rounding for so short a step"
-)
-
-
-def _linear_rows(k: np.ndarray, trial: list[float], q: list[float]) -> np.ndarray:
-    """K at trial = q + h from the linear model: r + J^T h, with J as at q (exact to
-    rounding for a step of LINEAR_STEP)."""
-    out = k.copy()
-    out[0] += np.subtract(trial, q) @ k[1:]
-    return out
+_LAST_STEP = "the last Gauss-Newton step left less than 1.5e-8 of the parameters to go"
 
 
 def _start_rows(prob: Problem, q0: Sequence[float]) -> np.ndarray:
