@@ -229,6 +229,7 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
     fraction = 1.0  # the next undamped step, as a fraction of the Gauss-Newton step
     bounded = prob.lower is not None
     unjudged = 0
+    first = True  # the first trust region is no wider than the first step
     model = None
 
     def ending(status: str, why: str) -> Outcome:
@@ -257,18 +258,16 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
             return ending(
                 "converged", "even a full Gauss-Newton step would lower chi2 by less than rounding"
             )
-        accepted = None
         size = math.hypot(*map(mul, model.root, model.free(q)))  # |D^(1/2) q|
         undamped = model.step(0.0) if model.gauss_newton is not None else None  # (z, fall)
         rounding = prob.chi2_rounding(chi)
+        # chi2 may rise this high before a step chi2 cannot judge is thought bad: the
+        # rounding of f itself can exceed that of the data (by f's condition number)
+        tolerated = chi + UNJUDGED_RISE * rounding
         if undamped and math.hypot(*undamped[0]) <= LINEAR_STEP * size:  # |D^1/2 h| vs |D^1/2 q|
-            # The last step, so short that the Jacobian would change in the 8th digit at
-            # most: only f is evaluated, for residuals and chi2 that belong to the answer
-            trial = _moved(prob, model, q, undamped[0])
-            r = prob.residuals(trial)
-            if r @ r <= chi + UNJUDGED_RISE * rounding:
-                q, k = trial, k.copy()
-                k[0] = r
+            last = _last_point(prob, model, q, undamped[0], k, tolerated)
+            if last is not None:
+                q, k = last
                 chi, g, normal = _gram(k)
                 history.append(q)
                 chis.append(chi)
@@ -281,42 +280,23 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
             unjudged += 1
             trial = _moved(prob, model, q, undamped[0])
             accepted = _evaluated(prob, trial)
-            # The rounding of f itself can exceed that of the data (by f's condition
-            # number): only a rise far beyond chi2's rounding shows a bad step.
-            if not accepted[1] <= chi + UNJUDGED_RISE * rounding:
-                accepted = None  # then judge the steps after all
+            if not accepted[1] <= tolerated:
+                accepted = None  # a rise beyond rounding: judge the steps after all
             predicted = best
         if accepted is None:
             if radius is None:
                 radius = FIRST_RADIUS * (size if size > 0 else 1.0)
             if undamped:  # no wider than the Gauss-Newton step
                 radius = min(radius, math.hypot(*undamped[0]))
-            while True:
-                mu = model.damping_for(radius)
-                z, predicted = undamped if mu == 0.0 and undamped else model.step(mu)
-                if mu == 0.0 and fraction != 1.0:  # corrected for the curvature seen last
-                    z, predicted = [fraction * v for v in z], predicted * fraction * (2 - fraction)
-                length = math.hypot(*z)  # |D^(1/2) h| = |z|
-                if length <= tol.xtol * (size + tol.xtol):
-                    return ending("converged", "the step became negligible next to p")
-                if len(history) == 1:  # the first region no wider than the first step
-                    radius = min(radius, length)
-                trial = model.move(q, z)
-                if bounded:  # projected into the box, with the fall the rest promises
-                    trial, predicted = _projected(prob, q, trial, predicted, k, chi)
-                accepted = _evaluated(prob, trial)
-                chi_new = accepted[1]
-                # how much of the promised fall came true
-                gain = (chi - chi_new) / predicted if predicted > 0 and chi_new == chi_new else -1
-                if gain <= 0.25:  # the linear model is poor this far out: narrow the region
-                    radius = 0.5 * min(radius, 10 * length)
-                elif mu == 0 or gain >= 0.75:  # good: allow twice this step next time
-                    radius = 2 * length
-                if gain >= 1e-4:  # chi2 fell: accept
-                    fraction = _step_fraction(gain) if mu == 0.0 else 1.0
-                    break
-                if radius <= EPS * size or radius < 1e-300:
-                    return ending("no_decrease", _NO_DECREASE)
+            step = _judged_step(
+                prob, model, q, k, chi, radius, fraction, undamped, size, first, tol
+            )
+            if step == "negligible":
+                return ending("converged", "the step became negligible next to p")
+            if step == "no_decrease":
+                return ending("no_decrease", _NO_DECREASE)
+            trial, accepted, predicted, radius, fraction = step
+            first = False
         k_new, chi_new, g_new, normal_new = accepted
         fall = chi - chi_new
         q, chi, g, normal, k = trial, chi_new, g_new, normal_new, k_new
@@ -329,6 +309,70 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
         if fall <= tol.ftol * chi and predicted <= tol.ftol * chi:
             return ending("converged", "chi2 stopped falling (to rounding)")
     return ending("max_iterations", _max_iter(tol.maxiter))
+
+
+def _last_point(
+    prob: Problem,
+    model: _DampedModel,
+    q: list[float],
+    z: list[float],
+    k: np.ndarray,
+    tolerated: float,
+) -> tuple[list[float], np.ndarray] | None:
+    """The end of the last, tiny Gauss-Newton step and K there, with f evaluated (the
+    residuals and chi2 must belong to the answer) but J kept (it would change in the 8th
+    digit at most); None if chi2 rose there beyond rounding."""
+    trial = _moved(prob, model, q, z)
+    r = prob.residuals(trial)
+    if not r @ r <= tolerated:
+        return None
+    k = k.copy()
+    k[0] = r
+    return trial, k
+
+
+def _judged_step(
+    prob: Problem,
+    model: _DampedModel,
+    q: list[float],
+    k: np.ndarray,
+    chi: float,
+    radius: float,
+    fraction: float,
+    undamped: tuple[list[float], float] | None,
+    size: float,
+    first: bool,
+    tol: Tolerances,
+) -> tuple | str:
+    """One step of the trust region: damped to stay within ``radius``, tried, and
+    refused with a narrower region until chi2 falls. Returns (trial, its K and
+    products, the fall promised, the next radius, the next undamped fraction), or why
+    the run must stop ("negligible", "no_decrease")."""
+    while True:
+        mu = model.damping_for(radius)
+        z, predicted = undamped if mu == 0.0 and undamped else model.step(mu)
+        if mu == 0.0 and fraction != 1.0:  # corrected for the curvature seen last
+            z, predicted = [fraction * v for v in z], predicted * fraction * (2 - fraction)
+        length = math.hypot(*z)  # |D^(1/2) h| = |z|
+        if length <= tol.xtol * (size + tol.xtol):
+            return "negligible"
+        if first:  # the first region no wider than the first step
+            radius = min(radius, length)
+        trial = model.move(q, z)
+        if prob.lower is not None:  # projected into the box, with the fall the rest promises
+            trial, predicted = _projected(prob, q, trial, predicted, k, chi)
+        accepted = _evaluated(prob, trial)
+        chi_new = accepted[1]
+        # how much of the promised fall came true
+        gain = (chi - chi_new) / predicted if predicted > 0 and chi_new == chi_new else -1
+        if gain <= 0.25:  # the linear model is poor this far out: narrow the region
+            radius = 0.5 * min(radius, 10 * length)
+        elif mu == 0 or gain >= 0.75:  # good: allow twice this step next time
+            radius = 2 * length
+        if gain >= 1e-4:  # chi2 fell: accept
+            return trial, accepted, predicted, radius, _step_fraction(gain) if mu == 0.0 else 1.0
+        if radius <= EPS * size or radius < 1e-300:
+            return "no_decrease"
 
 
 #: An unjudged step is refused only if chi2 rises by more than this many times its
