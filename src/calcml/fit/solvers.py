@@ -39,6 +39,7 @@ cannot go on (no lower point, values not finite, iteration limit), and says that
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -268,10 +269,10 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
             last = _last_point(prob, model, q, undamped[0], k, tolerated)
             if last is not None:
                 q, k = last
-                chi, g, normal = _gram(k)
+                chi, *g = (k @ k[0]).tolist()  # r.r and J r; J, hence J J^T, unchanged
                 history.append(q)
                 chis.append(chi)
-                model = _DampedModel(k, g, normal, scale, keep)
+                model = model.with_gradient(g)  # and its factors too
                 model.at = q
                 return ending("converged", _LAST_STEP)
         accepted = None
@@ -502,12 +503,22 @@ class _DampedModel:
             w, v = (sv[::-1] ** 2).tolist(), vt[::-1].T.tolist()  # ascending, as eigen's
         self.w = w
         self.v = v  # v[i][j]: component i of the j-th eigenvector
-        scaled_g = list(map(truediv, g, root))
-        self.c = c = [sum(map(mul, col, scaled_g)) for col in zip(*v)]  # V^T B^T r
-        # The Gauss-Newton step in the eigenbasis, c_i / w_i (None when J is singular):
-        # every test of an iteration asks about it.
-        self.gauss_newton = list(map(truediv, c, w)) if w[0] > 0 else None
+        self._gradient(g)
         self.at: list[float] | None = None  # the point it was built at
+
+    def _gradient(self, g: list[float]) -> None:
+        """c = V^T B^T r from g = J r (of the free parameters), and the Gauss-Newton step
+        in the eigenbasis, c_i / w_i (None when J is singular): every test of an
+        iteration asks about it."""
+        scaled_g = list(map(truediv, g, self.root))
+        self.c = c = [sum(map(mul, col, scaled_g)) for col in zip(*self.v)]
+        self.gauss_newton = list(map(truediv, c, self.w)) if self.w[0] > 0 else None
+
+    def with_gradient(self, g: list[float]) -> _DampedModel:
+        """The same model (J, D and their factors) for other residuals: J r = g."""
+        other = copy.copy(self)
+        other._gradient(g if self.keep is None else [g[j] for j in self.keep])
+        return other
 
     def inverse(self) -> np.ndarray | None:
         """(J J^T)^-1 = D^(-1/2) V diag(1 / w) V^T D^(-1/2), the covariance's core, when
