@@ -204,7 +204,7 @@ def _start(prob: Problem, q0: np.ndarray) -> tuple[np.ndarray, np.ndarray, float
 #: parameters, in Marquardt's scaled norm (|D^(1/2) h| against |D^(1/2) p|; MINPACK's
 #: xtol is 1.5e-8 on the same norm): a step this short changes the Jacobian in the 8th
 #: digit at most, so only f is evaluated at its end.
-LINEAR_STEP = 1e-8
+CONVERGED_STEP = 1e-8
 
 #: At most this many steps that chi2 is too coarse to judge (see levenberg_marquardt).
 UNJUDGED_STEPS = 3
@@ -213,7 +213,7 @@ UNJUDGED_STEPS = 3
 def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = None) -> Outcome:
     """Levenberg-Marquardt with Marquardt's scaling and a trust region (More's).
 
-    The run ends with a Gauss-Newton step below LINEAR_STEP of the parameters, at
+    The run ends with a Gauss-Newton step below CONVERGED_STEP of the parameters, at
     whose end only f is evaluated (the Jacobian would change in the 8th digit at most).
     Before that, chi2 itself may become too coarse to judge a step: when even the full
     Gauss-Newton step promises a fall below chi2's rounding error, accepting or refusing
@@ -265,7 +265,7 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
         # chi2 may rise this high before a step chi2 cannot judge is thought bad: the
         # rounding of f itself can exceed that of the data (by f's condition number)
         tolerated = chi + UNJUDGED_RISE * rounding
-        if undamped and math.hypot(*undamped[0]) <= LINEAR_STEP * size:  # |D^1/2 h| vs |D^1/2 q|
+        if undamped and math.hypot(*undamped[0]) <= CONVERGED_STEP * size:  # |D^1/2 h| vs |D^1/2 q|
             last = _last_point(prob, model, q, undamped[0], k, tolerated)
             if last is not None:
                 q, k = last
