@@ -17,29 +17,14 @@ import pytest
 import sympy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 import calcml as cm
-from calcml.cli import UsageProblem, app, parse_point
+from calcml.cli import UsageProblem, parse_point
+from cli_run import ok, run
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 x, y, t = sympy.symbols("x y t")
-
-runner = CliRunner()
-
-
-def run(*args: str):
-    result = runner.invoke(app, list(args))
-    # every outcome is either success or a reported error, never an escaped exception
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result
-
-
-def ok(*args: str) -> str:
-    result = run(*args)
-    assert result.exit_code == 0, result.output
-    return result.stdout
 
 
 def value_line(out: str) -> float:

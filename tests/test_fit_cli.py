@@ -31,13 +31,12 @@ import scipy.stats
 from matplotlib.collections import LineCollection
 from matplotlib.contour import QuadContourSet
 from matplotlib.patches import Rectangle
-from typer.testing import CliRunner
 
 import calcml as cm
 import calcml.data
 from calcml import plots
-from calcml.cli import app
 from calcml.tour import PART_NUMBERS, SECTIONS, Tour, line_data, regression, run_tour
+from cli_run import ok, ok_json, run, strict
 
 ROOT = Path(__file__).resolve().parents[1]
 NIST_FILE = ROOT.parent / "shared" / "data" / "nist" / "nonlinear" / "Misra1a.dat"
@@ -48,33 +47,8 @@ CERTIFIED = {"b1": 2.3894212918e02, "b2": 5.5015643181e-04}
 CERTIFIED_SD = {"b1": 2.7070075241e00, "b2": 7.2668688436e-06}
 CERTIFIED_RSS = 1.2455138894e-01
 
-runner = CliRunner()
-
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def run(*args: str):
-    result = runner.invoke(app, [str(a) for a in args])
-    # every outcome is an answer, a failure or a reported error, never an escaped exception
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    return result
-
-
-def ok(*args: str) -> str:
-    result = run(*args)
-    assert result.exit_code == 0, result.output[:3000]
-    return result.stdout
-
-
-def ok_json(*args: str) -> dict:
-    return strict(ok(*args, "--json"))
-
-
-def strict(text: str) -> dict:
-    """The whole of stdout as one JSON document, with no NaN or Infinity in it."""
-    return json.loads(text, parse_constant=lambda name: pytest.fail(f"non-standard {name}"))
 
 
 def error(*args: str) -> str:

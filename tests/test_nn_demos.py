@@ -12,7 +12,6 @@ are read through their artists (found by gid): the numbers they hold, not their 
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import re
 import sys
@@ -25,11 +24,9 @@ import numpy as np
 import pytest
 from matplotlib.contour import QuadContourSet
 from matplotlib.image import AxesImage
-from typer.testing import CliRunner
 
 import calcml as cm
 from calcml import plots
-from calcml.cli import app
 from calcml.nn.demos import curve_demo, digits_demo
 from calcml.tour import (
     DESCENT_SHOWN,
@@ -44,6 +41,7 @@ from calcml.tour import (
     neuron_descent,
     run_tour,
 )
+from cli_run import ok, run, strict
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ACTIVATIONS = {
@@ -51,8 +49,6 @@ ACTIVATIONS = {
     "tanh": np.tanh,
     "relu": lambda z: np.maximum(z, 0.0),
 }
-
-runner = CliRunner()
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -79,19 +75,6 @@ def confusion_count(y_true, y_pred, k: int = 10) -> np.ndarray:
     return np.bincount(np.asarray(y_true) * k + np.asarray(y_pred), minlength=k * k).reshape(k, k)
 
 
-def run(*args: str):
-    result = runner.invoke(app, [str(a) for a in args])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    return result
-
-
-def ok(*args: str) -> str:
-    result = run(*args)
-    assert result.exit_code == 0, result.output[:3000]
-    return result.stdout
-
-
 def error(*args: str) -> str:
     """Status 2, nothing on stdout, one line 'error: ...' on stderr."""
     result = run(*args)
@@ -100,10 +83,6 @@ def error(*args: str) -> str:
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     return lines[0]
-
-
-def strict(text: str) -> dict:
-    return json.loads(text, parse_constant=lambda name: pytest.fail(f"non-standard {name}"))
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ solver fails (a cycle, no root, divergence, no points), 2 for input calcml canno
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import subprocess
 import sys
@@ -23,31 +22,14 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 import scipy.optimize
-from typer.testing import CliRunner
 
 import calcml as cm
-from calcml.cli import app
 from calcml.tour import PART_NUMBERS, SECTIONS, Tour, optimisation, run_tour
+from cli_run import ok, ok_json, run, strict
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SQRT2 = math.sqrt(2)
 ROSENBROCK = "(1 - x)^2 + 100 (y - x^2)^2"
-
-runner = CliRunner()
-
-
-def run(*args: str):
-    result = runner.invoke(app, list(args))
-    # every outcome is an answer, a failure or a reported error, never an escaped exception
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    return result
-
-
-def ok(*args: str) -> str:
-    result = run(*args)
-    assert result.exit_code == 0, result.output[:3000]
-    return result.stdout
 
 
 def failed(*args: str) -> str:
@@ -55,15 +37,6 @@ def failed(*args: str) -> str:
     result = run(*args)
     assert result.exit_code == 1, result.output[:3000]
     return result.stdout
-
-
-def strict(text: str) -> dict:
-    """The whole of stdout as one JSON document, with no NaN or Infinity in it."""
-    return json.loads(text, parse_constant=lambda name: pytest.fail(f"non-standard {name}"))
-
-
-def ok_json(*args: str) -> dict:
-    return strict(ok(*args, "--json"))
 
 
 def failed_json(*args: str) -> dict:

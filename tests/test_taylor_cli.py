@@ -21,31 +21,15 @@ import numpy as np
 import pytest
 import sympy
 from matplotlib.figure import Figure
-from typer.testing import CliRunner
 
 import calcml as cm
 import calcml.plots
-from calcml.cli import app
 from calcml.tour import PART_NUMBERS, SECTIONS, Tour, header, run_tour, taylor_series
+from cli_run import ok, run
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 x, y, u = sympy.symbols("x y u")
-
-runner = CliRunner()
-
-
-def run(*args: str):
-    result = runner.invoke(app, list(args))
-    # every outcome is either success or a reported error, never an escaped exception
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result
-
-
-def ok(*args: str) -> str:
-    result = run(*args)
-    assert result.exit_code == 0, result.output
-    return result.stdout
 
 
 def series(f: sympy.Expr, a: sympy.Expr, order: int) -> sympy.Expr:
