@@ -20,7 +20,18 @@ from ..errors import CalcmlError
 from .linear import as_sigma
 from .model import Model, model_from
 from .result import FitResult
-from .solvers import EPS, SOLVERS, STATIONARY, Outcome, Problem, Tolerances, _gram, _scaled_eigen
+from .solvers import (
+    EPS,
+    SOLVERS,
+    STATIONARY,
+    Outcome,
+    Problem,
+    Tolerances,
+    _gram,
+    _inverse,
+    _scaled_eigen,
+    _stationarity,
+)
 
 
 def fit(
@@ -304,10 +315,9 @@ def _covariance(jac: np.ndarray, normal: list[list[float]]) -> np.ndarray | None
     else from the SVD of J."""
     d = [math.sqrt(row[j]) for j, row in enumerate(normal)]
     if min(d) > 0:
-        w, v = _scaled_eigen(normal, d)
-        if w[0] > 1e-8 * w[-1]:
-            v, d = np.array(v), np.array(d)
-            return ((v / w) @ v.T) / (d[:, None] * d)
+        inverse = _inverse(*_scaled_eigen(normal, d), d)
+        if inverse is not None:
+            return inverse
     _, s, vt = np.linalg.svd(jac.T, full_matrices=False)
     if len(s) == 0 or s[-1] <= np.finfo(float).eps * max(jac.shape) * s[0]:
         return None
@@ -347,7 +357,8 @@ def _result(
     if prob.lower is not None:
         held = prob.held(out.p, np.array(g)).tolist()
         moving = [j for j in moving if not held[j]]
-    if success and _stationarity(g, normal, chi, moving) > STATIONARY:
+    diagonal = [row[j] for j, row in enumerate(normal)]
+    if success and _stationarity(g, diagonal, chi, moving) > STATIONARY:
         status, success = "stalled", False
         message = (
             f"the run stopped ({out.message}) but chi2 is not at a minimum: its gradient "
@@ -415,15 +426,6 @@ def _result(
         bounds=bounds,
         _predict=lambda xn, params: _predict(m, xn, params),
     )
-
-
-def _stationarity(
-    g: list[float], normal: list[list[float]], chi: float, moving: list[int]
-) -> float:
-    """max_j |J_j . r| / (|J_j| |r|) over the moving parameters: 0 at a minimum."""
-    if chi == 0.0 or not moving:
-        return 0.0
-    return max(abs(g[j]) / math.sqrt(max(normal[j][j], 1e-300) * chi) for j in moving)
 
 
 def _bound_notes(

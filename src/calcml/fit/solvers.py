@@ -178,14 +178,21 @@ def _finite(r: np.ndarray) -> bool:
     return bool(np.isfinite(r).all())
 
 
-def _cosine(jac: np.ndarray, r: np.ndarray, chi: float) -> float:
-    """max_j |J_j . r| / (|J_j| |r|): 0 at a stationary point of chi^2 (a parameter
-    that does not move the model, |J_j| = 0, counts as stationary)."""
-    if chi == 0.0 or len(jac) == 0:
+def _stationarity(
+    g: list[float], diagonal: list[float], chi: float, moving: Sequence[int]
+) -> float:
+    """max_j |J_j . r| / (|J_j| |r|) over the ``moving`` parameters, from g = J r and
+    diag(J J^T): 0 at a stationary point of chi^2 (a parameter that does not move the
+    model, |J_j| = 0, counts as stationary)."""
+    if chi == 0.0 or not moving:
         return 0.0
-    norms2 = np.einsum("ij,ij->i", jac, jac)
-    g = np.abs(jac @ r)
-    return float(np.max(g / np.sqrt(np.maximum(norms2, 1e-300) * chi)))
+    return max(abs(g[j]) / math.sqrt(max(diagonal[j], 1e-300) * chi) for j in moving)
+
+
+def _cosine(jac: np.ndarray, r: np.ndarray, chi: float) -> float:
+    """_stationarity of every parameter, from J and r."""
+    diagonal = np.einsum("ij,ij->i", jac, jac).tolist()
+    return _stationarity((jac @ r).tolist(), diagonal, chi, range(len(jac)))
 
 
 def _start(prob: Problem, q0: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -521,13 +528,8 @@ class _DampedModel:
         return other
 
     def inverse(self) -> np.ndarray | None:
-        """(J J^T)^-1 = D^(-1/2) V diag(1 / w) V^T D^(-1/2), the covariance's core, when
-        the scaled normal matrix is well conditioned enough to give it to 8 digits."""
-        w = self.w
-        if not w[0] > 1e-8 * w[-1]:
-            return None
-        v, inv = np.array(self.v), 1.0 / np.array(self.root)
-        return ((v / w) @ v.T) * (inv[:, None] * inv)
+        """(J J^T)^-1, the covariance's core, from this model's factors (see _inverse)."""
+        return _inverse(self.w, self.v, self.root)
 
     def free(self, q: list[float]) -> list[float]:
         """The parameters this model moves (all but those held at a bound)."""
@@ -576,6 +578,16 @@ class _DampedModel:
             dc = [c / (w + mu) for c, w in zip(self.c, self.w)]
             fall = sum([d * d * (w + 2 * mu) for d, w in zip(dc, self.w)])
         return [-sum(map(mul, row, dc)) for row in self.v], fall
+
+
+def _inverse(w: list[float], v: list[list[float]], d: list[float]) -> np.ndarray | None:
+    """A^-1 = D^(-1/2) V diag(1 / w) V^T D^(-1/2) from the eigen-decomposition V diag(w)
+    V^T of the scaled A, D^(-1/2) A D^(-1/2) (d = the diagonal of D^(1/2)); None when
+    that is too ill-conditioned to give it to 8 digits."""
+    if not w[0] > 1e-8 * w[-1]:
+        return None
+    v_arr, d_arr = np.array(v), np.array(d)
+    return ((v_arr / w) @ v_arr.T) / (d_arr[:, None] * d_arr)
 
 
 def _scaled_eigen(a: list[list[float]], d: list[float]) -> tuple[list[float], list[list[float]]]:
