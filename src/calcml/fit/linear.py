@@ -22,7 +22,7 @@ import numpy as np
 from scipy.linalg import solve_triangular
 
 from ..errors import CalcmlError
-from .result import FitResult
+from .result import FitResult, total_sum_of_squares
 
 
 def _vector(v: Any, what: str) -> np.ndarray:
@@ -221,9 +221,8 @@ def _solve(
         )
     errors = np.sqrt(np.diag(cov))
     intercept = bool(np.any(np.all(a == a[0], axis=0)))  # a constant column
-    wts = np.ones(n_data) if sigma is None else w**2
-    centre = float(np.sum(wts * y) / np.sum(wts)) if intercept else 0.0
-    tss = float(np.sum(wts * (y - centre) ** 2))
+    # R^2 measures against the (weighted) mean when the model has an intercept, else 0
+    tss = total_sum_of_squares(y, sigma) if intercept else float(yw @ yw)
     message += (
         f"solved exactly by QR (condition number of the scaled design "
         f"{diag.max() / diag.min():.3g} or more)"
