@@ -11,8 +11,8 @@ when it is not written with :mod:`calcml.numpy`.
 >>> m = model_from("b1*(1 - exp(-b2*x))")
 >>> m.params, m.inputs
 (['b1', 'b2'], ['x'])
->>> f, jac = m.value_and_jacobian([np.array([0.0, 1.0])], np.array([2.0, 1.0]))
->>> f.round(6).tolist(), jac.round(6).tolist()
+>>> f, *jac = m.parts([np.array([0.0, 1.0])], [2.0, 1.0])
+>>> f.round(6).tolist(), np.round(jac, 6).tolist()
 ([0.0, 1.264241], [[0.0, 0.632121], [0.0, 0.735759]])
 """
 
@@ -41,8 +41,8 @@ def natural_key(name: str) -> tuple:
 class Model:
     """y = f(x; p): ``inputs`` are the independent variables, ``params`` the parameters.
 
-    ``value_and_jacobian(xs, p)`` gives f at every data point, shape (m,), and the
-    Jacobian df/dp, shape (n_params, m) (one row per parameter: rows are contiguous).
+    ``parts(xs, p)`` gives f at every data point and each df/dp_j (a list: the solvers
+    write them as rows of one array, one row per parameter).
     """
 
     params: list[str]
@@ -79,21 +79,6 @@ class Model:
             return self._compiled(*xs, *p)
         f, jac = _callable_value_and_jacobian(self, xs, np.asarray(p, dtype=float))
         return [f, *jac]
-
-    def value_and_jacobian(
-        self, xs: Sequence[np.ndarray], p: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        if self._compiled is not None:
-            parts = self._compiled(*xs, *p)
-            m = xs[0].shape[0]
-            f = parts[0]
-            if type(f) is not np.ndarray or f.shape != (m,):
-                f = np.broadcast_to(np.asarray(f, dtype=float), (m,))
-            jac = np.empty((len(p), m))
-            for j, d in enumerate(parts[1:]):
-                jac[j] = d  # a constant derivative broadcasts
-            return f, jac
-        return _callable_value_and_jacobian(self, xs, p)
 
 
 # -- text models -------------------------------------------------------------------------
