@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from operator import add, mul, truediv
 
 import numpy as np
+from scipy.linalg.lapack import dposv as _lapack_posv
 from scipy.linalg.lapack import dsyevd as _lapack_syevd
 
 from ..errors import CalcmlError
@@ -243,7 +244,7 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
     def ending(status: str, why: str) -> Outcome:
         out = Outcome(np.array(q), chi, status, why, [np.array(p) for p in history], chis, k)
         out.gram = (chi, g, normal)
-        if model is not None and model.at is q and model.keep is None and model.w[0] > 0:
+        if model is not None and model.at is q and model.keep is None and model.gauss_newton is not None:
             z = model.step(0.0)[0]  # the Gauss-Newton step from this very q
             out.gauss_newton_step = list(map(truediv, z, model.root))
             out.inverse = model.inverse()
@@ -487,6 +488,11 @@ class _DampedModel:
     condition number squared; when that loses too many digits (w_min below 1e-12
     w_max) the factors come from a thin SVD of B instead, which keeps them.
 
+    Most iterations only need the undamped (Gauss-Newton) step, mu = 0, and take it:
+    that one comes from a Cholesky factorisation of J J^T, several times cheaper than
+    the eigen-decomposition, which is made only when a damped step (or the covariance)
+    is asked for, or when J J^T is too near singular for Cholesky to be trusted.
+
     ``keep`` (with bounds) restricts the step to the parameters not held at a bound.
     """
 
@@ -502,29 +508,70 @@ class _DampedModel:
             normal = [[normal[i][j] for j in keep] for i in keep]
             g, scale = [g[j] for j in keep], [scale[j] for j in keep]
         self.keep = keep
-        self.root = root = list(map(math.sqrt, scale))
-        w, v = _scaled_eigen(normal, root)
-        if not w[0] > 1e-12 * w[-1]:  # (NaN included)
-            jac = k[1:] if keep is None else k[1:][keep]
-            _, sv, vt = np.linalg.svd(jac.T / np.array(root), full_matrices=False)
-            w, v = (sv[::-1] ** 2).tolist(), vt[::-1].T.tolist()  # ascending, as eigen's
-        self.w = w
-        self.v = v  # v[i][j]: component i of the j-th eigenvector
-        self._gradient(g)
+        self.root = list(map(math.sqrt, scale))
+        self._k, self._normal, self._g = k, normal, g
+        self._eigen: tuple[list[float], list[list[float]]] | None = None
+        self._c: list[float] | None = None
         self.at: list[float] | None = None  # the point it was built at
+        self._undamped(g)
 
-    def _gradient(self, g: list[float]) -> None:
-        """c = V^T B^T r from g = J r (of the free parameters), and the Gauss-Newton step
-        in the eigenbasis, c_i / w_i (None when J is singular): every test of an
-        iteration asks about it."""
-        scaled_g = list(map(truediv, g, self.root))
-        self.c = c = [sum(map(mul, col, scaled_g)) for col in zip(*self.v)]
-        self.gauss_newton = list(map(truediv, c, self.w)) if self.w[0] > 0 else None
+    def _undamped(self, g: list[float]) -> None:
+        """The Gauss-Newton step z (scaled) and the fall of chi2 it promises, from a
+        Cholesky solve when J J^T is safely positive definite, else from the eigen-
+        decomposition (None when J is singular)."""
+        h = _cholesky_solve(self._normal, g)
+        if h is None:
+            c, w = self.c, self.w
+            if w[0] > 0:
+                dc = list(map(truediv, c, w))
+                self._z = [-sum(map(mul, row, dc)) for row in self.v]
+                self._best = sum(map(mul, c, dc))
+            else:
+                self._z, self._best = None, math.inf
+            return
+        self._z = list(map(mul, self.root, h))
+        self._best = -sum(map(mul, g, h))
+
+    def _factors(self) -> tuple[list[float], list[list[float]]]:
+        if self._eigen is None:
+            w, v = _scaled_eigen(self._normal, self.root)
+            if not w[0] > 1e-12 * w[-1]:  # (NaN included)
+                k = self._k
+                jac = k[1:] if self.keep is None else k[1:][self.keep]
+                _, sv, vt = np.linalg.svd(jac.T / np.array(self.root), full_matrices=False)
+                w, v = (sv[::-1] ** 2).tolist(), vt[::-1].T.tolist()  # ascending, as eigen's
+            self._eigen = w, v
+        return self._eigen
+
+    @property
+    def w(self) -> list[float]:
+        """Eigenvalues of the scaled normal matrix B^T B, ascending."""
+        return self._factors()[0]
+
+    @property
+    def v(self) -> list[list[float]]:
+        """v[i][j]: component i of the j-th eigenvector."""
+        return self._factors()[1]
+
+    @property
+    def c(self) -> list[float]:
+        """c = V^T B^T r, the scaled gradient in the eigenbasis."""
+        if self._c is None:
+            scaled_g = list(map(truediv, self._g, self.root))
+            self._c = [sum(map(mul, col, scaled_g)) for col in zip(*self.v)]
+        return self._c
+
+    @property
+    def gauss_newton(self) -> list[float] | None:
+        """The scaled Gauss-Newton step z, None when J is singular."""
+        return self._z
 
     def with_gradient(self, g: list[float]) -> _DampedModel:
         """The same model (J, D and their factors) for other residuals: J r = g."""
         other = copy.copy(self)
-        other._gradient(g if self.keep is None else [g[j] for j in self.keep])
+        other._g = g if self.keep is None else [g[j] for j in self.keep]
+        other._c = None
+        other._undamped(other._g)
         return other
 
     def inverse(self) -> np.ndarray | None:
@@ -550,7 +597,7 @@ class _DampedModel:
         the Gauss-Newton step is, else the root of |z(mu)| = radius, found by Newton's
         method on 1/|z(mu)| (nearly linear in mu, so a few steps do; Hebden's way).
         |z(mu)|^2 = sum_i c_i^2 / (w_i + mu)^2 shrinks as mu grows."""
-        if self.gauss_newton is not None and math.hypot(*self.gauss_newton) <= 1.1 * radius:
+        if self._z is not None and math.hypot(*self._z) <= 1.1 * radius:
             return 0.0
         c2, w = [c * c for c in self.c], self.w
         least = 0.0 if w[0] > 0 else EPS * max(w[-1], 1.0)  # a singular model needs some
@@ -565,19 +612,48 @@ class _DampedModel:
         return mu
 
     def best_fall(self) -> float:
-        """The fall of chi2 the undamped (Gauss-Newton) step promises: sum c_i^2 / w_i."""
-        if self.gauss_newton is None:
-            return math.inf
-        return sum(map(mul, self.c, self.gauss_newton))
+        """The fall of chi2 the undamped (Gauss-Newton) step promises: g^T (J J^T)^-1 g."""
+        return self._best
 
     def step(self, mu: float) -> tuple[list[float], float]:
         """z = D^(1/2) h for damping mu, and the fall of chi2 it promises."""
-        if mu == 0.0 and self.gauss_newton is not None:
-            dc, fall = self.gauss_newton, self.best_fall()
-        else:
-            dc = [c / (w + mu) for c, w in zip(self.c, self.w)]
-            fall = sum([d * d * (w + 2 * mu) for d, w in zip(dc, self.w)])
+        if mu == 0.0 and self._z is not None:
+            return self._z, self._best
+        dc = [c / (w + mu) for c, w in zip(self.c, self.w)]
+        fall = sum([d * d * (w + 2 * mu) for d, w in zip(dc, self.w)])
         return [-sum(map(mul, row, dc)) for row in self.v], fall
+
+
+#: Cholesky is trusted for the Gauss-Newton step when each pivot keeps at least this
+#: fraction of its diagonal entry (1 - R^2 of that parameter's column against those
+#: before it): a lower one means a nearly singular J J^T, left to the eigen-
+#: decomposition and its SVD fallback.
+PIVOT_FLOOR = 1e-10
+
+
+def _cholesky_solve(a: list[list[float]], g: list[float]) -> list[float] | None:
+    """h with A h = -g for a symmetric positive definite A, by Cholesky (in closed form
+    for 2 x 2, by LAPACK otherwise); None when A is not safely positive definite (see
+    PIVOT_FLOOR).
+
+    >>> _cholesky_solve([[4.0, 2.0], [2.0, 3.0]], [-2.0, -1.0])
+    [0.5, 0.0]
+    """
+    if len(a) == 2:
+        (p, b), (_, d) = a
+        det = p * d - b * b
+        if not det > PIVOT_FLOOR * p * d:  # (NaN included)
+            return None
+        g0, g1 = g
+        return [(b * g1 - d * g0) / det, (b * g0 - p * g1) / det]
+    arr = np.array(a)
+    factor, h, info = _lapack_posv(arr, np.array(g)[:, None] * -1.0)
+    if info != 0:
+        return None
+    pivots = factor.diagonal() ** 2 / arr.diagonal()
+    if not pivots.min() > PIVOT_FLOOR:
+        return None
+    return h[:, 0].tolist()
 
 
 def _inverse(w: list[float], v: list[list[float]], d: list[float]) -> np.ndarray | None:
