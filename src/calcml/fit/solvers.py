@@ -244,8 +244,9 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
     def ending(status: str, why: str) -> Outcome:
         out = Outcome(np.array(q), chi, status, why, [np.array(p) for p in history], chis, k)
         out.gram = (chi, g, normal)
-        if model is not None and model.at is q and model.keep is None and model.gauss_newton is not None:
-            z = model.step(0.0)[0]  # the Gauss-Newton step from this very q
+        here = model is not None and model.at is q and model.keep is None
+        if here and model.gauss_newton is not None:
+            z = model.gauss_newton  # the Gauss-Newton step from this very q
             out.gauss_newton_step = list(map(truediv, z, model.root))
             out.inverse = model.inverse()
         return out
