@@ -647,14 +647,13 @@ def _cholesky_solve(a: list[list[float]], g: list[float]) -> list[float] | None:
             return None
         g0, g1 = g
         return [(b * g1 - d * g0) / det, (b * g0 - p * g1) / det]
-    arr = np.array(a)
-    factor, h, info = _lapack_posv(arr, np.array(g)[:, None] * -1.0)
+    factor, h, info = _lapack_posv(a, g)  # A h = g (f2py converts the lists)
     if info != 0:
         return None
-    pivots = factor.diagonal() ** 2 / arr.diagonal()
-    if not pivots.min() > PIVOT_FLOOR:
+    pivots = factor.diagonal().tolist()
+    if not min([u * u / row[i] for i, (u, row) in enumerate(zip(pivots, a))]) > PIVOT_FLOOR:
         return None
-    return h[:, 0].tolist()
+    return [-v for v in h.tolist()]
 
 
 def _inverse(w: list[float], v: list[list[float]], d: list[float]) -> np.ndarray | None:
