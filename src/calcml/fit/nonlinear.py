@@ -156,7 +156,9 @@ def _data(x: Any, y: Any) -> tuple[list[np.ndarray], list[str] | None, np.ndarra
 
 
 def _all_finite(values: np.ndarray, name: str) -> None:
-    if not np.isfinite(values).all():
+    # A finite sum means every value is finite (one pass); an infinite one may also be
+    # an overflow of finite values, so then each value is looked at.
+    if not math.isfinite(values.sum()) and not np.isfinite(values).all():
         bad = int(np.argmin(np.isfinite(values)))
         raise CalcmlError(f"{name}[{bad}] = {values[bad]} is not a finite number")
 
@@ -232,8 +234,7 @@ def _exact_fit_polish(prob: Problem, out: Outcome) -> np.ndarray | None:
     residuals are computed with 40 digits (mpmath) and a few Gauss-Newton steps finish
     the job; returns those residuals (as floats), or None when not needed or possible."""
     m = prob.model
-    yw = prob.y if prob.weights is None else prob.y * prob.weights
-    if m.expr is None or not out.chi2 <= (1e4 * EPS) ** 2 * float(yw @ yw):
+    if m.expr is None or not out.chi2 <= (1e4 * EPS * prob.y_size) ** 2:
         return None
     import mpmath
     import sympy

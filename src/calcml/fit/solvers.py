@@ -242,7 +242,8 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
     model = None
 
     def ending(status: str, why: str) -> Outcome:
-        out = Outcome(np.array(q), chi, status, why, [np.array(p) for p in history], chis, k)
+        path = np.array(history)  # one array; its rows are the history (q is the last)
+        out = Outcome(path[-1], chi, status, why, list(path), chis, k)
         out.gram = (chi, g, normal)
         here = model is not None and model.at is q and model.keep is None
         if here and model.gauss_newton is not None:
@@ -274,7 +275,7 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
         # chi2 may rise this high before a step chi2 cannot judge is thought bad: the
         # rounding of f itself can exceed that of the data (by f's condition number)
         tolerated = chi + UNJUDGED_RISE * rounding
-        if undamped and math.hypot(*undamped[0]) <= CONVERGED_STEP * size:  # |D^1/2 h| vs |D^1/2 q|
+        if undamped and model.length <= CONVERGED_STEP * size:  # |D^1/2 h| vs |D^1/2 q|
             last = _last_point(prob, model, q, undamped[0], k, tolerated)
             if last is not None:
                 q, k = last
@@ -297,7 +298,7 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
             if radius is None:
                 radius = FIRST_RADIUS * (size if size > 0 else 1.0)
             if undamped:  # no wider than the Gauss-Newton step
-                radius = min(radius, math.hypot(*undamped[0]))
+                radius = min(radius, model.length)
             step = _judged_step(
                 prob, model, q, k, chi, radius, fraction, undamped, size, first, tol
             )
@@ -360,10 +361,14 @@ def _judged_step(
     the run must stop ("negligible", "no_decrease")."""
     while True:
         mu = model.damping_for(radius)
-        z, predicted = undamped if mu == 0.0 and undamped else model.step(mu)
-        if mu == 0.0 and fraction != 1.0:  # corrected for the curvature seen last
-            z, predicted = [fraction * v for v in z], predicted * fraction * (2 - fraction)
-        length = math.hypot(*z)  # |D^(1/2) h| = |z|
+        if mu == 0.0 and undamped:  # corrected for the curvature seen last
+            z, predicted = undamped
+            if fraction != 1.0:
+                z, predicted = [fraction * v for v in z], predicted * fraction * (2 - fraction)
+            length = fraction * model.length
+        else:
+            z, predicted = model.step(mu)
+            length = math.hypot(*z)  # |D^(1/2) h| = |z|
         if length <= tol.xtol * (size + tol.xtol):
             return "negligible"
         if first:  # the first region no wider than the first step
@@ -529,9 +534,10 @@ class _DampedModel:
                 self._best = sum(map(mul, c, dc))
             else:
                 self._z, self._best = None, math.inf
-            return
-        self._z = list(map(mul, self.root, h))
-        self._best = -sum(map(mul, g, h))
+        else:
+            self._z = list(map(mul, self.root, h))
+            self._best = -sum(map(mul, g, h))
+        self.length = math.hypot(*self._z) if self._z is not None else math.inf  # |z|
 
     def _factors(self) -> tuple[list[float], list[list[float]]]:
         if self._eigen is None:
@@ -598,7 +604,7 @@ class _DampedModel:
         the Gauss-Newton step is, else the root of |z(mu)| = radius, found by Newton's
         method on 1/|z(mu)| (nearly linear in mu, so a few steps do; Hebden's way).
         |z(mu)|^2 = sum_i c_i^2 / (w_i + mu)^2 shrinks as mu grows."""
-        if self._z is not None and math.hypot(*self._z) <= 1.1 * radius:
+        if self.length <= 1.1 * radius:
             return 0.0
         c2, w = [c * c for c in self.c], self.w
         least = 0.0 if w[0] > 0 else EPS * max(w[-1], 1.0)  # a singular model needs some
