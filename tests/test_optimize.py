@@ -58,7 +58,7 @@ def assert_bookkeeping(r: cm.optimize.Result, x0: object) -> None:
 # -- Rosenbrock ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", ["newton", "bfgs"])
+@pytest.mark.parametrize("method", ["newton", "newton_cg", "bfgs"])
 def test_rosenbrock_from_the_classic_start(method: str) -> None:
     r = cm.minimize(ROSENBROCK_TEXT, x0=[-1.2, 1], method=method)
     assert r.success, r.message
@@ -110,7 +110,7 @@ HIMMELBLAU_MINIMA = [
 ]
 
 
-@pytest.mark.parametrize("method", ["newton", "bfgs"])
+@pytest.mark.parametrize("method", ["newton", "newton_cg", "bfgs"])
 @pytest.mark.parametrize(("x0", "minimum"), HIMMELBLAU_MINIMA)
 def test_himmelblau_finds_each_of_its_four_minima(
     method: str, x0: tuple[float, float], minimum: tuple[float, float]
@@ -146,7 +146,7 @@ def test_modified_newton_step_reverses_negative_curvature() -> None:
     assert "turned positive" in r.notes[0]
 
 
-@pytest.mark.parametrize("method", ["newton", "bfgs"])
+@pytest.mark.parametrize("method", ["newton", "newton_cg", "bfgs"])
 @pytest.mark.parametrize("x0", [(1, 1), (0, 0), (2, 0)])
 def test_beale_minimum_is_three_one_half(method: str, x0: tuple[float, float]) -> None:
     r = cm.minimize(BEALE_TEXT, x0=x0, method=method)
@@ -156,7 +156,7 @@ def test_beale_minimum_is_three_one_half(method: str, x0: tuple[float, float]) -
     assert np.linalg.norm(sympy_gradient(BEALE, [X, Y], r.x)) <= 1e-7
 
 
-@pytest.mark.parametrize("method", ["newton", "bfgs", "gradient_descent"])
+@pytest.mark.parametrize("method", ["newton", "newton_cg", "bfgs", "gradient_descent"])
 def test_booth_minimum_is_one_three(method: str) -> None:
     r = cm.minimize(BOOTH_TEXT, x0=[0, 0], method=method)
     assert r.success, r.message
@@ -321,7 +321,7 @@ def test_gradient_descent_on_a_function_unbounded_below_does_not_say_f_grew() ->
 # -- callables ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", ["newton", "bfgs", "gradient_descent"])
+@pytest.mark.parametrize("method", ["newton", "newton_cg", "bfgs", "gradient_descent"])
 def test_minimize_accepts_a_calcml_numpy_callable(method: str) -> None:
     def rosen(v: np.ndarray) -> object:
         return (1 - v[0]) ** 2 + 100 * (v[1] - v[0] ** 2) ** 2
@@ -372,7 +372,7 @@ def test_newton_started_at_a_maximum_goes_to_a_minimum() -> None:
     assert r.fun < 1e-16
 
 
-@pytest.mark.parametrize("method", ["newton", "bfgs", "gradient_descent"])
+@pytest.mark.parametrize("method", ["newton", "newton_cg", "bfgs", "gradient_descent"])
 def test_x0_outside_the_domain_is_not_finite(method: str) -> None:
     r = cm.minimize("log(x)", x0=[-1], method=method)
     assert r.success is False
@@ -380,7 +380,7 @@ def test_x0_outside_the_domain_is_not_finite(method: str) -> None:
     assert "not finite" in r.message
 
 
-@pytest.mark.parametrize("method", ["newton", "bfgs", "gradient_descent"])
+@pytest.mark.parametrize("method", ["newton", "newton_cg", "bfgs", "gradient_descent"])
 def test_maxiter_is_respected_and_reported(method: str) -> None:
     r = cm.minimize(ROSENBROCK_TEXT, x0=[-1.2, 1], method=method, maxiter=3)
     assert r.success is False

@@ -251,7 +251,7 @@ def test_plot_with_json_keeps_stdout_clean(tmp_path):
 # -- minimize ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", ["newton", "bfgs"])
+@pytest.mark.parametrize("method", ["newton", "newton_cg", "bfgs"])
 def test_rosenbrock_minimum_is_1_1(method):
     out = ok("minimize", ROSENBROCK, "--x0", "-1.2,1", "--method", method)
     assert out.splitlines()[0] == "minimise f = (1 - x)^2 + 100*(-x^2 + y)^2, from x=-1.2, y=1"
@@ -368,7 +368,10 @@ def test_two_constraints_in_three_variables_match_slsqp():
 
 MINIMIZE_ERRORS = [
     (["x^2"], "--x0"),
-    (["x^2", "--x0", "1", "--method", "adam"], "choose one of newton, bfgs, gradient_descent"),
+    (
+        ["x^2", "--x0", "1", "--method", "adam"],
+        "choose one of newton, newton_cg, bfgs, gradient_descent",
+    ),
     (["x^2", "--x0", "1", "--step", "0.1"], "options of --method gradient_descent"),
     (["x^2", "--x0", "1", "--method", "gradient_descent", "--step", "-1"], "positive"),
     (["x^2", "--x0", "1", "--method", "gradient_descent", "--step", "fast"], "positive"),

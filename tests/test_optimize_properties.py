@@ -67,7 +67,11 @@ def gradient_norm(expr: sympy.Expr, symbols: list[sympy.Symbol], x: np.ndarray) 
 
 
 @NO_SHRINK
-@given(quadratics(), st.sampled_from(["newton", "bfgs", "gradient_descent"]), st.booleans())
+@given(
+    quadratics(),
+    st.sampled_from(["newton", "newton_cg", "bfgs", "gradient_descent"]),
+    st.booleans(),
+)
 def test_every_method_reaches_the_minimum_of_a_convex_quadratic(
     problem: tuple[np.ndarray, np.ndarray, np.ndarray], method: str, as_text: bool
 ) -> None:
@@ -127,7 +131,9 @@ def constrained_quadratics(draw: st.DrawFn) -> tuple:
 
 
 @QUADRATIC
-@given(constrained_quadratics(), st.sampled_from(["newton", "bfgs", "gradient_descent"]))
+@given(
+    constrained_quadratics(), st.sampled_from(["newton", "newton_cg", "bfgs", "gradient_descent"])
+)
 def test_linear_equality_constrained_quadratic_matches_the_kkt_solution(
     problem: tuple, method: str
 ) -> None:
@@ -178,7 +184,7 @@ def smooth_functions(draw: st.DrawFn) -> sympy.Expr:
 @given(
     smooth_functions(),
     st.tuples(start, start),
-    st.sampled_from(["newton", "bfgs", "gradient_descent"]),
+    st.sampled_from(["newton", "newton_cg", "bfgs", "gradient_descent"]),
 )
 def test_success_means_the_gradient_really_is_small(
     f: sympy.Expr, x0: tuple[float, float], method: str

@@ -833,7 +833,7 @@ CONSTRAINT_HELP = (
     'An equality constraint, written g (meaning g = 0) or lhs = rhs, e.g. "x + y = 10". '
     "Repeat the option for several."
 )
-METHOD_HELP = "newton, bfgs (the default) or gradient_descent."
+METHOD_HELP = "newton, newton_cg, bfgs (the default) or gradient_descent."
 STEP_HELP = (
     "The step of gradient descent: a positive number (fixed) or backtracking (Armijo, the default)."
 )

@@ -17,12 +17,12 @@ from ..budget import budgeted
 from ..errors import CalcmlError
 from ..function import Function
 from .constrained import sqp
-from .descent import as_start, bfgs, gradient_descent, newton
+from .descent import as_start, bfgs, gradient_descent, newton, newton_cg
 from .result import Result
 from .roots import newton_raphson
 from .stationary import LagrangePoint, StationaryPoint, lagrange, stationary_points
 
-METHODS = ("newton", "bfgs", "gradient_descent")
+METHODS = ("newton", "newton_cg", "bfgs", "gradient_descent")
 
 
 @budgeted
@@ -35,8 +35,9 @@ def minimize(
     maxiter: int | None = None,
     **options: Any,
 ) -> Result:
-    """Minimise f from x0 with "newton", "bfgs" (the default) or "gradient_descent"; with equality
-    ``constraints`` (expressions meaning g = 0), by SQP, returning ``multipliers``.
+    """Minimise f from x0 with "newton", "newton_cg", "bfgs" (the default) or
+    "gradient_descent"; with equality ``constraints`` (expressions meaning g = 0), by SQP,
+    returning ``multipliers``.
 
     Examples
     --------
@@ -75,6 +76,8 @@ def minimize(
     x = as_start(fn, x0)
     if method == "newton":
         return newton(fn, x, gtol, maxiter or 100)
+    if method == "newton_cg":
+        return newton_cg(fn, x, gtol, maxiter or 500)
     return bfgs(fn, x, gtol, maxiter or 500)
 
 

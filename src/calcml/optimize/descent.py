@@ -1,6 +1,6 @@
-"""Walking downhill: gradient descent, Newton's method with the Hessian, and BFGS.
+"""Walking downhill: gradient descent, Newton's method with the Hessian, Newton-CG and BFGS.
 
-All three move x_{k+1} = x_k + t_k p_k along a downhill direction p_k:
+All four move x_{k+1} = x_k + t_k p_k along a downhill direction p_k:
 
 * gradient descent: p = -grad f, with a fixed step t, or backtracking (Armijo: halve t
   until f drops by at least c t |grad f|^2), optionally with momentum;
@@ -8,6 +8,9 @@ All three move x_{k+1} = x_k + t_k p_k along a downhill direction p_k:
   not positive definite that p may point uphill or to a saddle, so each eigenvalue
   lambda of H is replaced by |lambda| first (the modified Newton step), and the result
   notes that it did so;
+* Newton-CG (truncated Newton): H p = -grad f solved roughly by conjugate gradients,
+  stopped early (loosely far from the minimum) or at the first direction where f curves
+  down, so H is never inverted nor modified;
 * BFGS: p = -B grad f with B an approximation of the inverse Hessian built from the
   gradients already seen, with a line search satisfying the Wolfe conditions.
 
@@ -67,6 +70,7 @@ class _Run:
         self.history = [x0.copy()]
         self.rows: list[dict[str, Any]] = []
         self.notes: list[str] = []
+        self.tallies: dict[str, list[tuple[int, str]]] = {}  # see tally
         self.f = float("nan")
         self.g = np.full(x0.shape, np.nan)
 
@@ -85,6 +89,24 @@ class _Run:
         self.x = x
         self.history.append(x.copy())
 
+    def tally(self, k: int, what: str, detail: str) -> None:
+        """Note that ``what`` happened at iteration k (``detail``: its numbers there); a
+        thing that happens at many iterations becomes one note listing them."""
+        self.tallies.setdefault(what, []).append((k, detail))
+
+    def _tallied(self) -> list[str]:
+        notes = []
+        for what, seen in self.tallies.items():
+            ks = [k for k, _ in seen]
+            if len(ks) == 1:
+                notes.append(f"iteration {ks[0]}: {what} ({seen[0][1]})")
+                continue
+            shown = ", ".join(map(str, ks[:5])) + (
+                f" and {len(ks) - 5} more" if len(ks) > 5 else ""
+            )
+            notes.append(f"iterations {shown}: {what} (first: {seen[0][1]})")
+        return notes
+
     def result(self, status: str, message: str, success: bool = False) -> Result:
         fn = self.fn
         return Result(
@@ -100,7 +122,7 @@ class _Run:
             njev=fn.njev - self.start[1],
             nhev=fn.nhev - self.start[2],
             jac=self.g,
-            notes=self.notes,
+            notes=self.notes + self._tallied(),
             variables=fn.variables,
         )
 
@@ -262,7 +284,22 @@ def _unbounded(run: _Run) -> str:
 def newton(fn: Function, x: np.ndarray, gtol: float, maxiter: int) -> Result:
     """Newton's method with the Hessian, shifted where not positive definite, and an
     Armijo line search on the Newton direction."""
-    run = _Run(fn, x, "newton")
+    return _newton_run(fn, x, gtol, maxiter, "newton", _newton_direction)
+
+
+def newton_cg(fn: Function, x: np.ndarray, gtol: float, maxiter: int) -> Result:
+    """Newton-CG (truncated Newton): the Newton system solved only roughly, by conjugate
+    gradients (see _cg_direction), and an Armijo line search on that direction."""
+    return _newton_run(fn, x, gtol, maxiter, "newton_cg", _cg_direction)
+
+
+def _newton_run(
+    fn: Function, x: np.ndarray, gtol: float, maxiter: int, method: str, direction: Callable
+) -> Result:
+    """The loop both Newton methods share: f, grad f and the Hessian at x; stop at a small
+    gradient (stepping off a saddle or maximum first); else a line search along
+    ``direction(hess, g, k, notes)``."""
+    run = _Run(fn, x, method)
     escapes = 0
     known_f = None
     for k in range(maxiter + 1):
@@ -296,14 +333,15 @@ def newton(fn: Function, x: np.ndarray, gtol: float, maxiter: int) -> Result:
             run.move(run.x + 0.1 * max(1.0, float(np.linalg.norm(run.x))) * vectors[:, 0])
             known_f = None
             continue
-        p = _newton_direction(hess, run.g, k, run.notes)
+        p = direction(hess, run.g, k, run.tally)
         found = _backtrack(fn, run.x, run.f, run.g, p, 1.0)
         if found is None:
             run.row(k)
             return run.result(
                 "no_decrease",
                 "the line search found no lower point along the "
-                "Newton direction (rounding, or f is not smooth here)",
+                f"{'Newton' if method == 'newton' else 'Newton-CG'} direction (rounding, "
+                "or f is not smooth here)",
             )
         run.row(k, found[0])
         run.move(run.x + found[0] * p)
@@ -314,7 +352,7 @@ def newton(fn: Function, x: np.ndarray, gtol: float, maxiter: int) -> Result:
     )
 
 
-def _newton_direction(hess: np.ndarray, g: np.ndarray, k: int, notes: list[str]) -> np.ndarray:
+def _newton_direction(hess: np.ndarray, g: np.ndarray, k: int, tally: Callable) -> np.ndarray:
     hess = 0.5 * (hess + hess.T)
     try:
         chol = np.linalg.cholesky(hess)
@@ -327,12 +365,57 @@ def _newton_direction(hess: np.ndarray, g: np.ndarray, k: int, notes: list[str])
     values, vectors = np.linalg.eigh(hess)
     floor = 1e-8 * max(1.0, float(np.max(np.abs(values))))
     curvature = np.maximum(np.abs(values), floor)
-    notes.append(
-        f"iteration {k}: the Hessian is not positive definite (smallest eigenvalue "
-        f"{values[0]:.3g}); its negative curvatures were turned positive (|lambda|) "
-        "so that the step goes downhill"
+    tally(
+        k,
+        "the Hessian is not positive definite; its negative curvatures were turned "
+        "positive (|lambda|) so that the step goes downhill",
+        f"smallest eigenvalue {values[0]:.3g}",
     )
     return -vectors @ ((vectors.T @ g) / curvature)
+
+
+def _cg_direction(hess: np.ndarray, g: np.ndarray, k: int, tally: Callable) -> np.ndarray:
+    """An approximate solution of H p = -g by conjugate gradients (Nocedal and Wright,
+    Algorithm 7.1), stopped early:
+
+    * once the residual |H p + g| is below eta |g| with eta = min(1/2, sqrt|g|): a rough
+      step far from the minimum, where the quadratic model is poor anyway, and an ever
+      more exact one near it (which keeps Newton's fast convergence);
+    * at the first direction d along which the Hessian curves down (d^T H d <= 0): the
+      quadratic model has no minimum along d, so CG stops with the step built so far,
+      which is downhill (or with -g if that happens at its first step).
+
+    The Hessian is never inverted or modified: on a problem with negative curvature the
+    steps follow the CG iterates, so the method may end at another minimum than Newton
+    with the modified Hessian.
+    """
+    hess = 0.5 * (hess + hess.T)
+    size = float(np.linalg.norm(g))
+    enough = min(0.5, np.sqrt(size)) * size
+    p = np.zeros_like(g)
+    residual = g.copy()  # H p + g
+    d = -residual
+    rr = float(residual @ residual)
+    for j in range(2 * len(g)):  # n steps in exact arithmetic; twice that for rounding
+        hd = hess @ d
+        curvature = float(d @ hd)
+        if curvature <= 0:
+            tally(
+                k,
+                "the Hessian curves down along a direction of CG, which stopped there "
+                "(with the steepest descent direction if at its first step)",
+                f"d^T H d = {curvature:.3g} at CG step {j + 1}",
+            )
+            return -g if j == 0 else p
+        alpha = rr / curvature
+        p = p + alpha * d
+        residual = residual + alpha * hd
+        rr_new = float(residual @ residual)
+        if np.sqrt(rr_new) <= enough:
+            break
+        d = -residual + (rr_new / rr) * d
+        rr = rr_new
+    return p
 
 
 def bfgs(fn: Function, x: np.ndarray, gtol: float, maxiter: int) -> Result:
