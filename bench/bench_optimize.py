@@ -53,8 +53,9 @@ Answers. A pair agrees (the issue's test) when the two answers are within 1e-6
 algorithm; calcml's exact Newton against SciPy's truncated Newton is counted apart (where
 two minima are within reach, the two algorithms may each reach another: 10-D Rosenbrock
 from (-1.2, 1, ...), where Newton-CG and calcml's newton_cg reach (1, ..., 1) and the exact
-Newton steps of calcml's newton and SciPy's trust-exact a local minimum, f = 3.99); the "answer" column also says when one side
-reports failure at the same x, or both succeed at different points. The "|g|" / residual
+Newton steps of calcml's newton and SciPy's trust-exact a local minimum, f = 3.99); the
+"answer" column also says when one side reports failure at the same x, or both succeed
+at different points. The "|g|" / residual
 columns are computed after the fact by the same referee for both (SciPy's derivative
 functions above).
 
