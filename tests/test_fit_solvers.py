@@ -3,6 +3,9 @@ that does not share its code:
 
 * the eigen-decompositions (a Jacobi rotation for 2 x 2, LAPACK for larger) against
   ``numpy.linalg.eigh`` and the defining identity S v = w v;
+* the Cholesky solve of the Gauss-Newton step against ``numpy.linalg.solve`` and its
+  refusals (singular, indefinite) against the eigenvalues; the damped model's undamped
+  step against the same step from its own eigen-decomposition;
 * the trust region's damping mu against a bracketing root finder (``scipy.optimize.brentq``)
   on |z(mu)| = radius, z(mu) from a direct solve of (S + mu I) z = -g;
 * the curvature correction against the minimum of the parabola it claims to fit;
@@ -52,6 +55,60 @@ def test_scaled_eigen_agrees_with_numpy(seed: int, n: int) -> None:
     assert np.allclose(w, reference, rtol=0, atol=1e-14 * size)
     assert np.allclose(scaled @ v, v * w, rtol=0, atol=1e-14 * size)
     assert np.allclose(v.T @ v, np.eye(n), rtol=0, atol=1e-14)
+
+
+@PROPERTY
+@given(seed=seeds, n=st.integers(2, 6))
+def test_cholesky_solve_agrees_with_numpy(seed: int, n: int) -> None:
+    rng = np.random.default_rng(seed)
+    a = _random_normal_matrix(rng, n)
+    g = rng.normal(size=n) * np.sqrt(np.diag(a))
+    h = solvers._cholesky_solve(a.tolist(), g.tolist())
+    d = np.sqrt(np.diag(a))
+    scaled = a / np.outer(d, d)
+    if h is None:  # refused: only for a nearly singular matrix
+        assert np.linalg.eigvalsh(scaled)[0] < 1e-8
+        return
+    exact = np.linalg.solve(a, -g)
+    # a backward-stable solve: the scaled residual is at rounding level
+    residual = (a @ np.array(h) + g) / d
+    assert np.linalg.norm(residual) <= 1e-12 * np.linalg.norm(g / d) * np.linalg.cond(scaled)
+    if np.linalg.cond(scaled) < 1e6:
+        assert np.allclose(h, exact, rtol=1e-9, atol=1e-12 * np.abs(exact).max())
+
+
+@pytest.mark.parametrize(
+    "a",
+    [
+        [[1.0, 1.0], [1.0, 1.0]],  # singular
+        [[1.0, 2.0], [2.0, 1.0]],  # indefinite
+        [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.0, 1.0, 1.0]],  # singular, 3 x 3
+        [[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, 1.0]],  # indefinite, 3 x 3
+        [[0.0, 0.0], [0.0, 0.0]],  # zero
+        [[math.nan, 0.0], [0.0, 1.0]],  # not a number
+    ],
+)
+def test_cholesky_solve_refuses_what_is_not_positive_definite(a: list) -> None:
+    assert solvers._cholesky_solve(a, [1.0] * len(a)) is None
+
+
+@PROPERTY
+@given(seed=seeds, n=st.integers(2, 5))
+def test_undamped_step_from_cholesky_is_the_eigen_one(seed: int, n: int) -> None:
+    """The Gauss-Newton step comes from a Cholesky solve; the damped steps from the
+    eigen-decomposition. At mu -> 0 the two must meet (the same model)."""
+    model = _model(seed, n)
+    if model.gauss_newton is None or model.w[0] < 1e-8 * model.w[-1]:
+        return
+    z, fall = model.step(0.0)
+    w, v, c = np.array(model.w), np.array(model.v), np.array(model.c)
+    z_eigen = -(v @ (c / w))
+    np.testing.assert_allclose(z, z_eigen, rtol=1e-7, atol=1e-9 * np.abs(z_eigen).max())
+    assert fall == pytest.approx(float(c @ (c / w)), rel=1e-7)
+    assert model.length == pytest.approx(float(np.linalg.norm(z_eigen)), rel=1e-7)
+    # and the damped formula, at a tiny mu, is continuous with it
+    z_small, _ = model.step(1e-12 * model.w[0])
+    np.testing.assert_allclose(z_small, z, rtol=1e-6, atol=1e-9 * np.abs(z).max())
 
 
 @pytest.mark.parametrize(
