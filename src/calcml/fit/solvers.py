@@ -230,8 +230,12 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
     """
     tol = tol or Tolerances()
     q = prob.project(np.array(q0, dtype=float)).tolist()
-    k = _start_rows(prob, q)
+    k = prob.rows(q)
     chi, g, normal = _gram(k)
+    # K is finite if chi2 and the diagonal of J J^T are (sums of its squares); only
+    # otherwise (or if a square overflowed) is each entry looked at.
+    if not math.isfinite(chi + sum(row[j] for j, row in enumerate(normal))):
+        _check_start(k, q)
     history, chis = [q], [chi]
     scale = [max(row[j], EPS) for j, row in enumerate(normal)]  # D: running max of diag(J J^T)
     radius = None
@@ -447,6 +451,12 @@ _LAST_STEP = "the last Gauss-Newton step left less than 1.5e-8 of the parameters
 def _start_rows(prob: Problem, q0: Sequence[float]) -> np.ndarray:
     """K = [r; J] at the start, which must be finite."""
     k = prob.rows(q0)
+    _check_start(k, q0)
+    return k
+
+
+def _check_start(k: np.ndarray, q0: Sequence[float]) -> None:
+    """Raise if K = [r; J] at the start is not finite."""
     if not _finite(k):
         what = "the model" if not _finite(k[0]) else "its derivatives"
         raise CalcmlError(
@@ -454,7 +464,6 @@ def _start_rows(prob: Problem, q0: Sequence[float]) -> np.ndarray:
             "choose p0 where the model is defined (no division by zero, no log of a "
             "negative number)"
         )
-    return k
 
 
 def _gram(k: np.ndarray) -> tuple[float, list[float], list[list[float]]]:
