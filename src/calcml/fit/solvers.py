@@ -268,13 +268,14 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
         model.at = q
         # At a minimum (to rounding) even the undamped step promises nothing: this is
         # also the test of a vanishing gradient, and of a zero chi2.
-        best = model.best_fall()
+        best = model.best
         if best <= tol.ftol * chi:
             return ending(
                 "converged", "even a full Gauss-Newton step would lower chi2 by less than rounding"
             )
-        size = math.hypot(*map(mul, model.root, model.free(q)))  # |D^(1/2) q|
-        undamped = model.step(0.0) if model.gauss_newton is not None else None  # (z, fall)
+        size = math.hypot(*map(mul, model.root, q if model.keep is None else model.free(q)))
+        z = model.gauss_newton  # |D^(1/2) q| above; the scaled Gauss-Newton step here
+        undamped = (z, best) if z is not None else None
         rounding = prob.chi2_rounding(chi)
         # chi2 may rise this high before a step chi2 cannot judge is thought bad: the
         # rounding of f itself can exceed that of the data (by f's condition number)
@@ -531,22 +532,24 @@ class _DampedModel:
         self._undamped(g)
 
     def _undamped(self, g: list[float]) -> None:
-        """The Gauss-Newton step z (scaled) and the fall of chi2 it promises, from a
-        Cholesky solve when J J^T is safely positive definite, else from the eigen-
-        decomposition (None when J is singular)."""
+        """Sets ``gauss_newton``, the scaled Gauss-Newton step z (None when J is
+        singular), ``best``, the fall of chi2 it promises (g^T (J J^T)^-1 g), and
+        ``length``, |z|: from a Cholesky solve when J J^T is safely positive definite,
+        else from the eigen-decomposition."""
         h = _cholesky_solve(self._normal, g)
         if h is None:
             c, w = self.c, self.w
             if w[0] > 0:
                 dc = list(map(truediv, c, w))
-                self._z = [-sum(map(mul, row, dc)) for row in self.v]
-                self._best = sum(map(mul, c, dc))
+                self.gauss_newton = [-sum(map(mul, row, dc)) for row in self.v]
+                self.best = sum(map(mul, c, dc))
             else:
-                self._z, self._best = None, math.inf
+                self.gauss_newton, self.best = None, math.inf
         else:
-            self._z = list(map(mul, self.root, h))
-            self._best = -sum(map(mul, g, h))
-        self.length = math.hypot(*self._z) if self._z is not None else math.inf  # |z|
+            self.gauss_newton = list(map(mul, self.root, h))
+            self.best = -sum(map(mul, g, h))
+        z = self.gauss_newton
+        self.length = math.hypot(*z) if z is not None else math.inf  # |z|
 
     def _factors(self) -> tuple[list[float], list[list[float]]]:
         if self._eigen is None:
@@ -576,11 +579,6 @@ class _DampedModel:
             scaled_g = list(map(truediv, self._g, self.root))
             self._c = [sum(map(mul, col, scaled_g)) for col in zip(*self.v)]
         return self._c
-
-    @property
-    def gauss_newton(self) -> list[float] | None:
-        """The scaled Gauss-Newton step z, None when J is singular."""
-        return self._z
 
     def with_gradient(self, g: list[float]) -> _DampedModel:
         """The same model (J, D and their factors) for other residuals: J r = g."""
@@ -627,14 +625,10 @@ class _DampedModel:
             mu = max(mu - (1 / length - 1 / radius) / slope, least)  # slope: d(1/|z|)/dmu
         return mu
 
-    def best_fall(self) -> float:
-        """The fall of chi2 the undamped (Gauss-Newton) step promises: g^T (J J^T)^-1 g."""
-        return self._best
-
     def step(self, mu: float) -> tuple[list[float], float]:
         """z = D^(1/2) h for damping mu, and the fall of chi2 it promises."""
-        if mu == 0.0 and self._z is not None:
-            return self._z, self._best
+        if mu == 0.0 and self.gauss_newton is not None:
+            return self.gauss_newton, self.best
         dc = [c / (w + mu) for c, w in zip(self.c, self.w)]
         fall = sum([d * d * (w + 2 * mu) for d, w in zip(dc, self.w)])
         return [-sum(map(mul, row, dc)) for row in self.v], fall
