@@ -19,9 +19,10 @@ With J = dr/dp (here stored as rows, one per parameter) and g = J r the half-gra
   shrinks (the step turns towards the gradient and shortens). Where Gauss-Newton's own
   model of chi^2 proves too flat or too curved along its step (large residuals), the
   next undamped step is scaled to the minimum of the parabola that fits what chi^2 did.
-  The steps come from the eigen-decomposition of the scaled normal matrix when it is
-  well conditioned, else from an SVD of J, so ill-conditioned problems keep their
-  digits; the answer itself is judged by J r computed directly, never by the steps.
+  The undamped step comes from a Cholesky factorisation of J J^T; the damped ones from
+  the eigen-decomposition of the scaled normal matrix when it is well conditioned,
+  else from an SVD of J, so ill-conditioned problems keep their digits; the answer
+  itself is judged by J r computed directly, never by the steps.
 
 A run stops when it has converged (Levenberg-Marquardt's last Gauss-Newton step was
 below 1e-8 of the parameters; even that step would lower chi^2 by less than rounding;
@@ -205,7 +206,7 @@ def _start(prob: Problem, q0: np.ndarray) -> tuple[np.ndarray, np.ndarray, float
 #
 # A fit has a handful of parameters, so the n x n algebra of a step is done with Python
 # floats: on 2 x 2 matrices a NumPy call costs more than the arithmetic. The data-sized
-# work (f and J at every point, K K^T) and the eigen-decomposition stay in NumPy/LAPACK.
+# work (f and J at every point, K K^T) and the factorisations stay in NumPy/LAPACK.
 
 
 #: A run has converged when the Gauss-Newton step is below this fraction of the
