@@ -338,7 +338,7 @@ def descent_paths(
         The common start; may be left out when ``results`` are given.
     methods : sequence of str
         Methods of :func:`calcml.minimize`: "gradient_descent" (with backtracking),
-        "newton", "bfgs".
+        "newton", "newton_cg", "bfgs".
     results : sequence of Result, or mapping from method to Result, optional
         Results already computed: a sequence is drawn instead of running ``methods``; a
         mapping replaces the runs of the methods it names.
