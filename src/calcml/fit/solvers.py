@@ -95,7 +95,7 @@ class Problem:
         """
         self.nfev += 1
         self.njev += 1
-        parts = self.model.parts(self.xs, self._params(q))
+        parts = self.model.parts(self.xs, q if self.free is None else self._params(q))
         varying = range(len(parts) - 1) if self.free is None else self.free
         k = np.empty((len(varying) + 1, len(self.y)))
         np.subtract(parts[0], self.y, out=k[0])
@@ -252,8 +252,7 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
         out.gram = (chi, g, normal)
         here = model is not None and model.at is q and model.keep is None
         if here and model.gauss_newton is not None:
-            z = model.gauss_newton  # the Gauss-Newton step from this very q
-            out.gauss_newton_step = list(map(truediv, z, model.root))
+            out.gauss_newton_step = model.h  # the Gauss-Newton step from this very q
             out.inverse = model.inverse()
         return out
 
@@ -368,10 +367,9 @@ def _judged_step(
     while True:
         mu = model.damping_for(radius)
         if mu == 0.0 and undamped:  # corrected for the curvature seen last
-            z, predicted = undamped
-            if fraction != 1.0:
-                z, predicted = [fraction * v for v in z], predicted * fraction * (2 - fraction)
+            predicted = undamped[1] * fraction * (2 - fraction)
             length = fraction * model.length
+            z = None
         else:
             z, predicted = model.step(mu)
             length = math.hypot(*z)  # |D^(1/2) h| = |z|
@@ -379,7 +377,7 @@ def _judged_step(
             return "negligible"
         if first:  # the first region no wider than the first step
             radius = min(radius, length)
-        trial = model.move(q, z)
+        trial = model.forward(q, fraction) if z is None else model.move(q, z)
         if prob.lower is not None:  # projected into the box, with the fall the rest promises
             trial, predicted = _projected(prob, q, trial, predicted, k, chi)
         accepted = _evaluated(prob, trial)
@@ -534,19 +532,21 @@ class _DampedModel:
 
     def _undamped(self, g: list[float]) -> None:
         """Sets ``gauss_newton``, the scaled Gauss-Newton step z (None when J is
-        singular), ``best``, the fall of chi2 it promises (g^T (J J^T)^-1 g), and
-        ``length``, |z|: from a Cholesky solve when J J^T is safely positive definite,
-        else from the eigen-decomposition."""
+        singular), ``h`` = D^(-1/2) z, the step itself, ``best``, the fall of chi2 it
+        promises (g^T (J J^T)^-1 g), and ``length``, |z|: from a Cholesky solve when
+        J J^T is safely positive definite, else from the eigen-decomposition."""
         h = _cholesky_solve(self._normal, g)
         if h is None:
             c, w = self.c, self.w
             if w[0] > 0:
                 dc = list(map(truediv, c, w))
-                self.gauss_newton = [-sum(map(mul, row, dc)) for row in self.v]
+                self.gauss_newton = z = [-sum(map(mul, row, dc)) for row in self.v]
+                self.h = list(map(truediv, z, self.root))
                 self.best = sum(map(mul, c, dc))
             else:
-                self.gauss_newton, self.best = None, math.inf
+                self.gauss_newton, self.h, self.best = None, None, math.inf
         else:
+            self.h = h
             self.gauss_newton = list(map(mul, self.root, h))
             self.best = -sum(map(mul, g, h))
         z = self.gauss_newton
@@ -596,6 +596,14 @@ class _DampedModel:
     def free(self, q: list[float]) -> list[float]:
         """The parameters this model moves (all but those held at a bound)."""
         return q if self.keep is None else [q[j] for j in self.keep]
+
+    def forward(self, q: list[float], t: float) -> list[float]:
+        """q + t h, h the Gauss-Newton step (held parameters stay where they are)."""
+        if self.keep is not None:
+            return self.move(q, [t * v for v in self.gauss_newton])
+        if t == 1.0:
+            return list(map(add, q, self.h))
+        return [a + t * b for a, b in zip(q, self.h)]
 
     def move(self, q: list[float], z: list[float]) -> list[float]:
         """q + h for h = D^(-1/2) z (held parameters stay where they are)."""
