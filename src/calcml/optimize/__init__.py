@@ -41,6 +41,9 @@ def minimize(
 
     Examples
     --------
+    >>> r = minimize("(1 - x)^2 + 100 (y - x^2)^2", x0=[-1.2, 1], method="newton_cg")
+    >>> r.success, [round(float(v), 8) for v in r.x]
+    (True, [1.0, 1.0])
     >>> r = minimize("x^2 + y^2", x0=[1, 1], constraints=["x + y - 1"])
     >>> [round(float(v), 10) for v in r.x], [round(float(v), 10) for v in r.multipliers]
     ([0.5, 0.5], [1.0])
