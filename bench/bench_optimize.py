@@ -1081,8 +1081,8 @@ def summary(rows: list[Row]) -> None:
     agree = [r for r in rows if r.agree]
     bad = [r for r in rows if not r.agree]
     print(
-        f"same answers, every pair (also calcml's exact newton vs SciPy's truncated "
-        f"Newton-CG): {len(agree)}/{len(rows)} pairs -> {verdict(not bad)}"
+        f"(context) same answers over every pair, also calcml's exact newton vs SciPy's "
+        f"truncated Newton-CG: {len(agree)}/{len(rows)} pairs -> {verdict(not bad)}"
     )
     for r in bad:
         print(
