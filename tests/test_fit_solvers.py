@@ -82,6 +82,7 @@ def test_cholesky_solve_agrees_with_numpy(seed: int, n: int) -> None:
     [
         [[1.0, 1.0], [1.0, 1.0]],  # singular
         [[1.0, 2.0], [2.0, 1.0]],  # indefinite
+        [[-1.0, 0.0], [0.0, -1.0]],  # negative definite
         [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.0, 1.0, 1.0]],  # singular, 3 x 3
         [[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, 1.0]],  # indefinite, 3 x 3
         [[0.0, 0.0], [0.0, 0.0]],  # zero

@@ -273,8 +273,8 @@ def levenberg_marquardt(prob: Problem, q0: np.ndarray, tol: Tolerances | None = 
             return ending(
                 "converged", "even a full Gauss-Newton step would lower chi2 by less than rounding"
             )
-        size = math.hypot(*map(mul, model.root, q if model.keep is None else model.free(q)))
-        z = model.gauss_newton  # |D^(1/2) q| above; the scaled Gauss-Newton step here
+        size = math.hypot(*map(mul, model.root, model.free(q)))  # |D^(1/2) q|
+        z = model.gauss_newton  # the scaled Gauss-Newton step (None: J is singular)
         undamped = (z, best) if z is not None else None
         rounding = prob.chi2_rounding(chi)
         # chi2 may rise this high before a step chi2 cannot judge is thought bad: the
@@ -661,7 +661,7 @@ def _cholesky_solve(a: list[list[float]], g: list[float]) -> list[float] | None:
     if len(a) == 2:
         (p, b), (_, d) = a
         det = p * d - b * b
-        if not det > PIVOT_FLOOR * p * d:  # (NaN included)
+        if not (p > 0 and det > PIVOT_FLOOR * p * d):  # (NaN included)
             return None
         g0, g1 = g
         return [(b * g1 - d * g0) / det, (b * g0 - p * g1) / det]
