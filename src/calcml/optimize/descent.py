@@ -298,7 +298,7 @@ def _newton_run(
 ) -> Result:
     """The loop both Newton methods share: f, grad f and the Hessian at x; stop at a small
     gradient (stepping off a saddle or maximum first); else a line search along
-    ``direction(hess, g, k, notes)``."""
+    ``direction(hess, g, k, tally)`` (tally: see _Run.tally)."""
     run = _Run(fn, x, method)
     escapes = 0
     known_f = None
