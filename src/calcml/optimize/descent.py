@@ -312,6 +312,7 @@ def _newton_run(
                 run.row(k)
                 break
             hess = np.asarray(fn.hessian(run.x), dtype=float)
+            hess = 0.5 * (hess + hess.T)  # symmetric to rounding, for both directions
         except NotFiniteError as err:
             return run.result(
                 "not_finite", f"f or a derivative is not finite at x = {run.x}: {err}"
@@ -320,7 +321,7 @@ def _newton_run(
             run.row(k)
             return run.result("unbounded", _unbounded(run))
         if np.linalg.norm(run.g) <= gtol:
-            values, vectors = np.linalg.eigh(0.5 * (hess + hess.T))
+            values, vectors = np.linalg.eigh(hess)
             if values[0] >= -1e-8 * max(1.0, float(np.max(np.abs(hess)))) or escapes == 3:
                 run.row(k)
                 return run.converged(gtol)
@@ -353,7 +354,6 @@ def _newton_run(
 
 
 def _newton_direction(hess: np.ndarray, g: np.ndarray, k: int, tally: Callable) -> np.ndarray:
-    hess = 0.5 * (hess + hess.T)
     try:
         chol = np.linalg.cholesky(hess)
         return -np.linalg.solve(chol.T, np.linalg.solve(chol, g))
@@ -375,7 +375,7 @@ def _newton_direction(hess: np.ndarray, g: np.ndarray, k: int, tally: Callable) 
 
 
 def _cg_direction(hess: np.ndarray, g: np.ndarray, k: int, tally: Callable) -> np.ndarray:
-    """An approximate solution of H p = -g by conjugate gradients (Nocedal and Wright,
+    """An approximate solution of H p = -g (H symmetric) by conjugate gradients (Nocedal and Wright,
     Algorithm 7.1), stopped early:
 
     * once the residual |H p + g| is below eta |g| with eta = min(1/2, sqrt|g|): a rough
@@ -389,7 +389,6 @@ def _cg_direction(hess: np.ndarray, g: np.ndarray, k: int, tally: Callable) -> n
     steps follow the CG iterates, so the method may end at another minimum than Newton
     with the modified Hessian.
     """
-    hess = 0.5 * (hess + hess.T)
     size = float(np.linalg.norm(g))
     enough = min(0.5, np.sqrt(size)) * size
     p = np.zeros_like(g)
