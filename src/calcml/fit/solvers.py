@@ -95,7 +95,7 @@ class Problem:
         """
         self.nfev += 1
         self.njev += 1
-        parts = self.model.parts(self.xs, q if self.free is None else self._params(q))
+        parts = self.model.parts(self.xs, self._params(q))
         varying = range(len(parts) - 1) if self.free is None else self.free
         k = np.empty((len(varying) + 1, len(self.y)))
         np.subtract(parts[0], self.y, out=k[0])
